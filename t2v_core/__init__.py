@@ -1,0 +1,104 @@
+"""t2v: score how well an image or a video matches a text (VQAScore, CLIPScore, ITMScore).
+
+The names that need torch (the scorers) are imported lazily, so that ``import t2v_core`` and listing models
+stay light.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .errors import (
+    DatasetError,
+    MediaError,
+    PluginNotInstalledError,
+    RegistrationError,
+    ScoringError,
+    T2VError,
+    TemplateError,
+    UnknownModelError,
+)
+from .hookspecs import hookimpl
+from .specs import BenchmarkSpec, ScorerSpec
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "Score": "frontend",
+    "VQAScore": "frontend",
+    "CLIPScore": "frontend",
+    "ITMScore": "frontend",
+    "get_score_model": "frontend",
+    "Scorer": "scorer",
+    "PairFailure": "scorer",
+    "ScoreStore": "store",
+}
+
+if TYPE_CHECKING:
+    from .frontend import CLIPScore, ITMScore, Score, VQAScore, get_score_model
+    from .scorer import PairFailure, Scorer
+    from .store import ScoreStore
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        module = importlib.import_module(f".{_LAZY[name]}", __name__)
+        return getattr(module, name)
+    raise AttributeError(f"module 't2v_core' has no attribute {name!r}")
+
+
+def list_all_models() -> list[str]:
+    """Every installed model name, all kinds."""
+    from .registry import list_models
+
+    return list_models()
+
+
+def list_all_vqascore_models() -> list[str]:
+    """Installed VQAScore models."""
+    from .registry import list_models
+
+    return list_models("vqa")
+
+
+def list_all_clipscore_models() -> list[str]:
+    """Installed CLIPScore models."""
+    from .registry import list_models
+
+    return list_models("clip")
+
+
+def list_all_itmscore_models() -> list[str]:
+    """Installed ITMScore models."""
+    from .registry import list_models
+
+    return list_models("itm")
+
+
+__all__ = [
+    "BenchmarkSpec",
+    "CLIPScore",
+    "DatasetError",
+    "ITMScore",
+    "MediaError",
+    "PairFailure",
+    "PluginNotInstalledError",
+    "RegistrationError",
+    "Score",
+    "ScoreStore",
+    "Scorer",
+    "ScorerSpec",
+    "ScoringError",
+    "T2VError",
+    "TemplateError",
+    "UnknownModelError",
+    "VQAScore",
+    "get_score_model",
+    "hookimpl",
+    "list_all_clipscore_models",
+    "list_all_itmscore_models",
+    "list_all_models",
+    "list_all_vqascore_models",
+]

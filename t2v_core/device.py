@@ -1,0 +1,36 @@
+"""Device and dtype choice: cuda > mps > cpu; bf16 on GPU, fp32 on CPU, unless forced."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_DTYPES = {"bf16": "bfloat16", "bfloat16": "bfloat16", "fp16": "float16", "float16": "float16", "half": "float16",
+           "fp32": "float32", "float32": "float32", "float": "float32"}
+
+
+def resolve_device(device: Any = None) -> Any:
+    """A ``torch.device``: the one given, or the best available."""
+    import torch
+
+    if device is not None:
+        return torch.device(device)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def resolve_dtype(dtype: Any, device: Any) -> Any:
+    """A ``torch.dtype``: the one given (name or dtype), else bf16 on cuda and fp32 elsewhere."""
+    import torch
+
+    if dtype is None:
+        return torch.bfloat16 if torch.device(device).type == "cuda" else torch.float32
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    name = _DTYPES.get(str(dtype).lower().replace("torch.", ""))
+    if name is None:
+        raise ValueError(f"expected dtype in {sorted(_DTYPES)} or a torch.dtype, but got {dtype!r}")
+    return getattr(torch, name)

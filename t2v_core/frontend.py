@@ -1,0 +1,248 @@
+"""The user-facing API, compatible with t2v_metrics: ``VQAScore(model=...)(images=..., texts=...)``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from . import registry
+from .errors import DatasetError, ScoringError
+from .media import Media, load_all
+from .progress import progress_bar
+from .scorer import PairFailure, Scorer
+from .store import ScoreStore, score_key
+
+
+def _texts(texts: Any) -> list[str]:
+    if isinstance(texts, str):
+        return [texts]
+    if texts is None:
+        raise ValueError("texts is missing: pass a string or a list of strings")
+    texts = list(texts)
+    if not texts:
+        raise ValueError("texts is empty: pass at least one text")
+    for j, t in enumerate(texts):
+        if not isinstance(t, str):
+            raise ValueError(f"text {j} is a {type(t).__name__} ({t!r}); every text must be a string")
+    return texts
+
+
+class Score:
+    """A scorer built from a model name. Call it with M media and N texts to get an M x N tensor.
+
+    Args:
+        model: a registered model name or alias (``t2v models`` lists them).
+        device: ``"cuda"``, ``"cpu"``, ``"mps"``, ... (default: the best available).
+        dtype: ``"bf16"``, ``"fp32"``, a ``torch.dtype`` (default: bf16 on GPU, fp32 on CPU).
+        **kwargs: passed to the model's scorer (``batch_size``, ``checkpoint``, ``api_key``, ...).
+    """
+
+    kind: str | None = None
+
+    def __init__(self, model: str, device: Any = None, dtype: Any = None, **kwargs: Any) -> None:
+        spec = registry.get_spec(model)
+        if self.kind is not None and spec.kind != self.kind:
+            raise ValueError(
+                f"model {model!r} is a {spec.kind!r} scorer, not {self.kind!r}: use "
+                f"{ {'vqa': 'VQAScore', 'clip': 'CLIPScore', 'itm': 'ITMScore'}[spec.kind]}(model={model!r}) "
+                f"or get_score_model(model={model!r})"
+            )
+        cls = spec.load_class()
+        if not (isinstance(cls, type) and issubclass(cls, Scorer)):
+            raise TypeError(f"plugin {spec.plugin!r} registered {spec.scorer!r} for {model!r}, which is not a t2v_core.Scorer")
+        self.spec = spec
+        self.model: Scorer = cls(spec=spec, device=device, dtype=dtype, **{**spec.options, **kwargs})
+
+    @property
+    def provenance(self) -> dict[str, Any]:
+        """How this scorer's results are made (model, weights, dtype, device, versions)."""
+        return self.model.provenance
+
+    @property
+    def failures(self) -> list[PairFailure]:
+        """Pairs of the last call that could not be scored (their scores are NaN)."""
+        return self.model.failures
+
+    def _score_media(self, media: list[Media], texts: list[str], question_template: str | None,
+                     answer_template: str | None, options: dict[str, Any]) -> torch.Tensor:
+        templates = self.model.templates(question_template, answer_template)
+        self.model.failures = []
+        scores = self.model.score(media, texts, templates=templates, **options)
+        if not isinstance(scores, torch.Tensor) or tuple(scores.shape) != (len(media), len(texts)):
+            raise RuntimeError(f"scorer of {self.spec.name!r} returned shape {getattr(scores, 'shape', None)}, "
+                               f"expected {(len(media), len(texts))}: a bug in plugin {self.spec.plugin!r}")
+        return scores.float().cpu()
+
+    def forward(self, images: Any = None, texts: Any = None, question_template: str | None = None,
+                answer_template: str | None = None, *, videos: Any = None, on_error: str = "raise",
+                **kwargs: Any) -> torch.Tensor:
+        """Score every media item against every text; ``scores[i][j]`` is media i with text j.
+
+        Args:
+            images: media items (paths, URLs, PIL images, arrays, tensors, bytes; videos too).
+            texts: one string or a list of strings.
+            question_template / answer_template: override the model's default templates (VQAScore).
+            videos: alias of ``images`` for video inputs.
+            on_error: ``"raise"`` (default) raises :class:`ScoringError` after the whole call if any pair
+                failed (its ``scores`` keeps every computed value); ``"nan"`` returns NaN for failed pairs,
+                listed in :attr:`failures`.
+            **kwargs: model options such as ``num_frames`` or ``fps``.
+        """
+        if on_error not in ("raise", "nan"):
+            raise ValueError(f"on_error must be 'raise' or 'nan', got {on_error!r}")
+        if images is not None and videos is not None:
+            raise ValueError("pass images or videos, not both")
+        items = videos if videos is not None else images
+        if items is None:
+            raise ValueError("images is missing: pass a media item or a list of them")
+        media = self.model.load_media(items)
+        text_list = _texts(texts)
+        options = self.model.resolve_options(**kwargs)
+        scores = self._score_media(media, text_list, question_template, answer_template, options)
+        self._check_failures(scores, on_error)
+        return scores
+
+    __call__ = forward
+
+    def _check_failures(self, scores: torch.Tensor, on_error: str) -> None:
+        nan = int(torch.isnan(scores).sum())
+        if nan and not self.model.failures:
+            raise RuntimeError(f"scorer of {self.spec.name!r} returned {nan} NaN scores without reporting failures")
+        if self.model.failures and on_error == "raise":
+            kinds: dict[str, int] = {}
+            for f in self.model.failures:
+                kinds[f.kind] = kinds.get(f.kind, 0) + 1
+            first = self.model.failures[0]
+            raise ScoringError(
+                f"{len(self.model.failures)} of {scores.numel()} pairs failed ({kinds}); first: media "
+                f"{first.media_index}, text {first.text_index}: {first.error}. The computed scores are on "
+                "this exception's .scores (failed pairs are NaN); pass on_error='nan' to get them returned.",
+                failures=list(self.model.failures), scores=scores)
+
+    def batch_forward(self, dataset: Sequence[dict[str, Any]], batch_size: int | None = None, *,
+                      question_template: str | None = None, answer_template: str | None = None,
+                      store: str | Path | ScoreStore | None = None, progress: bool | None = None,
+                      on_error: str = "raise", **kwargs: Any) -> torch.Tensor:
+        """Score a dataset of ``{'images' or 'videos': [...], 'texts': [...]}`` samples.
+
+        Every sample must have the same number of media and of texts. Returns a tensor of shape
+        ``(n_samples, n_media, n_texts)``. With ``store`` (a path or :class:`ScoreStore`), each sample's
+        scores are written as soon as they are computed and pairs already stored are not recomputed.
+        """
+        if on_error not in ("raise", "nan"):
+            raise ValueError(f"on_error must be 'raise' or 'nan', got {on_error!r}")
+        samples = self._validate_dataset(dataset)
+        options = self.model.resolve_options(**kwargs)
+        templates = self.model.templates(question_template, answer_template)
+        q = templates.question if templates else None
+        a = templates.answer if templates else None
+        own_store = isinstance(store, (str, Path))
+        st = ScoreStore(store) if isinstance(store, (str, Path)) else store
+        prov_id = st.add_provenance({**self.provenance, "call_options": options}) if st else ""
+        old_bs = self.model.batch_size
+        if batch_size is not None:
+            self.model.batch_size = batch_size
+        n_m, n_t = len(samples[0][0]), len(samples[0][1])
+        out = torch.full((len(samples), n_m, n_t), float("nan"))
+        failures: list[PairFailure] = []
+        try:
+            for s, (items, texts) in enumerate(progress_bar(samples, enabled=progress, desc=self.spec.name,
+                                                             unit="sample", total=len(samples))):
+                try:
+                    media = self.model.load_media(items)
+                except Exception as e:
+                    raise DatasetError(f"sample {s}: {e}") from e
+                keys = [[score_key(self.spec.name, q, a, options, m.hash, t) for t in texts] for m in media]
+                have = st.get_many(k for row in keys for k in row) if st else {}
+                todo = [i for i in range(n_m) if any(k not in have for k in keys[i])]
+                for i in range(n_m):
+                    for j in range(n_t):
+                        if keys[i][j] in have:
+                            out[s, i, j] = have[keys[i][j]]
+                if not todo:
+                    continue
+                sub = self._score_media([media[i] for i in todo], texts, question_template, answer_template, options)
+                for r, i in enumerate(todo):
+                    out[s, i] = sub[r]
+                for f in self.model.failures:
+                    f.media_index = todo[f.media_index]
+                    f.detail = {**f.detail, "sample": s}
+                failures.extend(self.model.failures)
+                if st:
+                    rows = [{"key": keys[i][j], "model": self.spec.name, "question_template": q,
+                             "answer_template": a, "options": options, "media_hash": media[i].hash,
+                             "media_source": getattr(media[i], "source", ""), "text": texts[j],
+                             "score": float(out[s, i, j])} for i in todo for j in range(n_t)]
+                    st.put_many(rows, prov_id)
+                    if self.model.failures:
+                        st.put_failures([{"key": keys[f.media_index][f.text_index], "model": self.spec.name,
+                                          "media_source": getattr(media[f.media_index], "source", ""),
+                                          "text": texts[f.text_index], "error": f.error, "kind": f.kind}
+                                         for f in self.model.failures])
+        finally:
+            self.model.batch_size = old_bs
+            if own_store and st is not None:
+                st.close()
+        self.model.failures = failures
+        self._check_failures(out, on_error)
+        return out
+
+    @staticmethod
+    def _validate_dataset(dataset: Sequence[dict[str, Any]]) -> list[tuple[list[Any], list[str]]]:
+        if not isinstance(dataset, Sequence) or isinstance(dataset, (str, bytes)) or not dataset:
+            raise DatasetError("dataset must be a non-empty list of {'images': [...], 'texts': [...]} dicts")
+        out: list[tuple[list[Any], list[str]]] = []
+        first: tuple[int, int] | None = None
+        for s, sample in enumerate(dataset):
+            if not isinstance(sample, dict):
+                raise DatasetError(f"sample {s} is a {type(sample).__name__}; expected a dict with 'images' (or "
+                                   "'videos') and 'texts'")
+            has = [k for k in ("images", "videos") if k in sample]
+            if len(has) != 1:
+                raise DatasetError(f"sample {s} must have exactly one of 'images' or 'videos', got keys {sorted(sample)}")
+            if "texts" not in sample:
+                raise DatasetError(f"sample {s} has no 'texts' (keys: {sorted(sample)})")
+            items, texts = sample[has[0]], sample["texts"]
+            items = [items] if isinstance(items, (str, Path)) else list(items)
+            texts = [texts] if isinstance(texts, str) else list(texts)
+            if not items or not texts:
+                raise DatasetError(f"sample {s} has {len(items)} {has[0]} and {len(texts)} texts; both must be non-empty")
+            bad = [j for j, t in enumerate(texts) if not isinstance(t, str)]
+            if bad:
+                raise DatasetError(f"sample {s}: text {bad[0]} is a {type(texts[bad[0]]).__name__}, not a string")
+            shape = (len(items), len(texts))
+            if first is None:
+                first = shape
+            elif shape != first:
+                raise DatasetError(
+                    f"sample {s} has {shape[0]} {has[0]} and {shape[1]} texts, but sample 0 has {first[0]} and "
+                    f"{first[1]}: every sample must have the same numbers (split the dataset by shape)")
+            out.append((items, texts))
+        return out
+
+
+class VQAScore(Score):
+    """VQAScore: the probability that a vision-language model answers "Yes" to "Does this figure show ...?"."""
+
+    kind = "vqa"
+
+
+class CLIPScore(Score):
+    """CLIPScore: cosine similarity of image and text embeddings."""
+
+    kind = "clip"
+
+
+class ITMScore(Score):
+    """ITMScore: the probability from an image-text matching head."""
+
+    kind = "itm"
+
+
+def get_score_model(model: str, device: Any = None, dtype: Any = None, **kwargs: Any) -> Score:
+    """Build the scorer for any registered model, whatever its kind."""
+    return Score(model, device=device, dtype=dtype, **kwargs)
+

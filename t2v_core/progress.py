@@ -1,0 +1,29 @@
+"""tqdm progress bars, shown only on a terminal unless asked for (``T2V_PROGRESS=0`` turns them off)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable
+from typing import Any
+
+
+def enabled(flag: bool | None = None) -> bool:
+    """Whether to draw a bar: the flag if given, else on when stderr is a TTY and T2V_PROGRESS is not 0."""
+    if flag is not None:
+        return flag
+    if os.environ.get("T2V_PROGRESS", "").strip() in ("0", "false", "no", "off"):
+        return False
+    return sys.stderr.isatty()
+
+
+def progress_bar(iterable: Iterable[Any], enabled: bool | None = None, **kwargs: Any) -> Iterable[Any]:
+    """Wrap ``iterable`` in a tqdm bar when bars are enabled."""
+    if not _enabled(enabled):
+        return iterable
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, **kwargs)  # type: ignore[no-any-return]
+
+
+_enabled = enabled

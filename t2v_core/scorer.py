@@ -1,0 +1,195 @@
+"""The base class every scorer derives from. Importing this module imports torch.
+
+A plugin's scorer receives ALL the media and texts of a call at once (:meth:`Scorer.score`), so that it
+can encode each image once, batch pairs and share an image prefix across texts. The base class gives a
+correct pairwise default, batched by ``batch_size``: a family implements :meth:`Scorer.score_pairs` and
+overrides :meth:`Scorer.score` when it can do better.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import platform
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar
+
+import torch
+
+from . import media as media_mod
+from .device import resolve_device, resolve_dtype
+from .errors import T2VError
+from .specs import ScorerSpec
+from .templates import Templates, resolve
+from .progress import progress_bar
+
+
+@dataclass
+class PairFailure:
+    """One (media, text) pair that could not be scored; its score is NaN and this says why."""
+
+    media_index: int
+    text_index: int
+    error: str
+    kind: str = "error"  # e.g. "rate_limit", "timeout", "server", "bad_reply", "auth"
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-friendly view."""
+        return asdict(self)
+
+
+def _version(dist: str | None) -> str | None:
+    if not dist:
+        return None
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+class Scorer:
+    """Base class of all scorers.
+
+    Subclasses set ``call_options`` (the keyword arguments a call accepts, with defaults), implement
+    :meth:`load` (build the model; heavy imports go here), and :meth:`score_pairs` and/or :meth:`score`.
+    """
+
+    #: keyword arguments accepted at call time (besides templates), with their defaults
+    call_options: ClassVar[dict[str, Any]] = {}
+    default_batch_size: ClassVar[int] = 16
+    #: dtypes this family refuses, with the reason shown to the user
+    refused_dtypes: ClassVar[dict[Any, str]] = {}
+
+    def __init__(self, spec: ScorerSpec, device: Any = None, dtype: Any = None, batch_size: int | None = None,
+                 video_backend: str = "pyav", progress: bool | None = None, **options: Any) -> None:
+        self.spec = spec
+        self.name = spec.name
+        self.device = resolve_device(device)
+        self.dtype = resolve_dtype(dtype, self.device)
+        if self.dtype in self.refused_dtypes:
+            raise ValueError(f"model {spec.name!r} refuses dtype {self.dtype}: {self.refused_dtypes[self.dtype]}")
+        if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        self.batch_size = batch_size or self.default_batch_size
+        self.video_backend = video_backend
+        self.progress = progress
+        self.options = dict(options)
+        #: failures of the last call (empty when every pair was scored)
+        self.failures: list[PairFailure] = []
+        #: the weights' revision (commit hash or local path), set by :meth:`load` when known
+        self.weights_revision: str | None = None
+        self.load()
+
+    # ------------------------------------------------------------------ to implement
+    def load(self) -> None:
+        """Build the model (download or read weights). Called once, from ``__init__``."""
+
+    def score_pairs(self, media: Sequence[media_mod.Media], texts: Sequence[str], *,
+                    templates: Templates | None, **options: Any) -> torch.Tensor:
+        """Score aligned pairs ``(media[k], texts[k])``; returns a float tensor of shape ``(len(texts),)``."""
+        raise NotImplementedError(f"{type(self).__name__} implements neither score_pairs nor score")
+
+    def score(self, media: Sequence[media_mod.Media], texts: Sequence[str], *, templates: Templates | None,
+              **options: Any) -> torch.Tensor:
+        """Score every media item against every text; returns an ``M x N`` float tensor.
+
+        The default scores the ``M*N`` pairs with :meth:`score_pairs` in batches of ``batch_size``.
+        """
+        m, n = len(media), len(texts)
+        pairs = [(i, j) for i in range(m) for j in range(n)]
+        out = torch.empty(m * n, dtype=torch.float32)
+        starts = range(0, len(pairs), self.batch_size)
+        for s in progress_bar(starts, enabled=self.progress, total=len(starts), desc=f"{self.name}", unit="batch"):
+            chunk = pairs[s:s + self.batch_size]
+            scores = self.score_pairs([media[i] for i, _ in chunk], [texts[j] for _, j in chunk],
+                                      templates=templates, **options)
+            out[s:s + len(chunk)] = scores.detach().float().cpu().reshape(-1)
+        return out.reshape(m, n)
+
+    def generate_media(self, media: Sequence[media_mod.Media], prompts: Sequence[str], **options: Any) -> list[str]:
+        """Answer ``prompts[k]`` about ``media[k]``; families that generate text override this."""
+        raise NotImplementedError(f"model {self.name!r} does not generate text")
+
+    # ------------------------------------------------------------------ provided
+    def default_templates(self) -> tuple[str | None, str | None]:
+        """The model's default question and answer templates."""
+        return self.spec.question_template, self.spec.answer_template
+
+    def templates(self, question_template: str | None = None, answer_template: str | None = None) -> Templates | None:
+        """Validated templates for a call (``None`` for kinds that take none, such as CLIPScore)."""
+        if self.spec.kind != "vqa":
+            if question_template is not None or answer_template is not None:
+                raise ValueError(f"model {self.name!r} is a {self.spec.kind} scorer and takes no question/answer template")
+            return None
+        dq, da = self.default_templates()
+        return resolve(question_template, answer_template, dq, da)
+
+    def resolve_options(self, **kwargs: Any) -> dict[str, Any]:
+        """Call options with defaults filled in; an unknown option is an error naming the allowed ones."""
+        unknown = sorted(set(kwargs) - set(self.call_options))
+        if unknown:
+            allowed = ", ".join(sorted(self.call_options)) or "none"
+            raise TypeError(f"model {self.name!r} got unexpected option(s) {unknown}; it accepts: {allowed}")
+        return {**self.call_options, **{k: v for k, v in kwargs.items() if v is not None}}
+
+    def load_media(self, items: Any) -> list[media_mod.Media]:
+        """Load user media items, checking each is a kind this model accepts."""
+        return media_mod.load_all(items, video_backend=self.video_backend, accepted=self.spec.media, model=self.name)
+
+    def generate(self, images: Any, texts: Sequence[str] | str, **options: Any) -> list[str]:
+        """Text generation, as the reference's ``model.generate(images=..., texts=...)``: one answer per pair."""
+        media = self.load_media(images)
+        prompts = [texts] if isinstance(texts, str) else list(texts)
+        if len(media) != len(prompts):
+            raise ValueError(f"generate pairs images with prompts one to one: got {len(media)} media and "
+                             f"{len(prompts)} prompts")
+        return self.generate_media(media, prompts, **options)
+
+    def forward(self, images: Any, texts: Sequence[str], question_template: str | None = None,
+                answer_template: str | None = None, **options: Any) -> torch.Tensor:
+        """The reference's pairwise ``forward``: scores ``(images[k], texts[k])``, shape ``(K,)``."""
+        media = self.load_media(images)
+        if len(media) != len(texts):
+            raise ValueError(f"forward pairs images with texts one to one: got {len(media)} and {len(texts)}")
+        return self.score_pairs(media, list(texts), templates=self.templates(question_template, answer_template),
+                                **self.resolve_options(**options))
+
+    @property
+    def provenance(self) -> dict[str, Any]:
+        """How results of this scorer are made: model, weights, dtype, device and library versions."""
+        return {
+            "model": self.name,
+            "kind": self.spec.kind,
+            "plugin": self.spec.plugin,
+            "plugin_version": _version(self.spec.plugin),
+            "weights": list(self.spec.weights),
+            "weights_revision": self.weights_revision,
+            "default_question_template": self.spec.question_template,
+            "default_answer_template": self.spec.answer_template,
+            "dtype": str(self.dtype).replace("torch.", ""),
+            "device": str(self.device),
+            "video_backend": self.video_backend,
+            "options": {k: v for k, v in self.options.items() if isinstance(v, (str, int, float, bool, type(None)))
+                        and "key" not in k.lower()},
+            "versions": {
+                "t2v-core": _version("t2v-core"),
+                "torch": torch.__version__,
+                "transformers": _version("transformers"),
+                "python": platform.python_version(),
+            },
+        }
+
+
+class ImageOnlyMixin:
+    """For image-only families that still accept video: frames become one image, side by side."""
+
+    def as_image(self, item: media_mod.Media, num_frames: int = 4, gap: int = 0) -> Any:
+        """The PIL image for an item; a video is sampled to ``num_frames`` frames laid side by side."""
+        if isinstance(item, media_mod.Image):
+            return item.image
+        clip = item.sample(num_frames=num_frames)
+        return media_mod.concat_frames(clip.frames, gap=gap)
+
+
+__all__ = ["Scorer", "PairFailure", "ImageOnlyMixin", "T2VError"]

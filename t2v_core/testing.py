@@ -1,0 +1,136 @@
+"""Tools for plugin authors' tests: a conformance kit for scorers, and a fake offline Hugging Face cache.
+
+    from t2v_core.testing import check_scorer, make_fake_hf_cache
+
+    def test_conformance(tiny_model):
+        check_scorer(t2v_core.VQAScore(model="my-vlm-7b", device="cpu"), images=[...], texts=[...])
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import MediaError, TemplateError
+
+
+def make_fake_hf_cache(cache_dir: str | Path, repo_id: str, files: str | Path | Mapping[str, bytes | str],
+                       commit: str | None = None, repo_type: str = "model") -> Path:
+    """Lay out ``files`` in ``cache_dir`` as the Hugging Face hub cache holds ``repo_id`` at ``commit``.
+
+    ``files`` is a folder (e.g. a ``save_pretrained`` output) or a mapping of relative path to content.
+    Point ``HF_HUB_CACHE`` at ``cache_dir`` and set ``HF_HUB_OFFLINE=1``: libraries then load the repo by its
+    id through their usual code path. Returns the snapshot folder.
+    """
+    prefix = {"model": "models", "dataset": "datasets", "space": "spaces"}[repo_type]
+    repo_dir = Path(cache_dir) / f"{prefix}--{repo_id.replace('/', '--')}"
+    commit = commit or hashlib.sha1(repo_id.encode()).hexdigest()
+    snapshot = repo_dir / "snapshots" / commit
+    snapshot.mkdir(parents=True, exist_ok=True)
+    if isinstance(files, (str, Path)):
+        src = Path(files)
+        for f in src.rglob("*"):
+            if f.is_file():
+                dest = snapshot / f.relative_to(src)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(f, dest)
+    else:
+        for rel, content in files.items():
+            dest = snapshot / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(content.encode() if isinstance(content, str) else content)
+    (repo_dir / "refs").mkdir(parents=True, exist_ok=True)
+    (repo_dir / "refs" / "main").write_text(commit)
+    return snapshot
+
+
+def random_images(n: int, size: tuple[int, int] = (64, 48), seed: int = 0) -> list[Any]:
+    """``n`` random RGB PIL images (deterministic for a seed)."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    return [Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)) for _ in range(n)]
+
+
+def _close(a: Any, b: Any, rtol: float, atol: float) -> bool:
+    import torch
+
+    return bool(torch.allclose(a, b, rtol=rtol, atol=atol, equal_nan=False))
+
+
+def check_scorer(score: Any, images: Sequence[Any] | None = None, texts: Sequence[str] | None = None, *,
+                 videos: Sequence[Any] | None = None, rtol: float = 1e-4, atol: float = 1e-6,
+                 call_kwargs: Mapping[str, Any] | None = None, check_templates: bool = True) -> dict[str, Any]:
+    """Run the conformance checks on a built scorer (a :class:`t2v_core.Score`); raises AssertionError.
+
+    Checks: M x N shape and float dtype; finite values; M x N equals scoring each pair alone; the same call
+    twice gives the same numbers; for VQA scorers, other templates change the scores and malformed ones are
+    refused; bad inputs (missing file, undecodable bytes, non-string text, empty texts) are refused with
+    errors naming the item; videos are scored if the model accepts them, or refused clearly if not.
+    Returns a small report (the matrix and the largest pairwise deviation).
+    """
+    import torch
+
+    kw = dict(call_kwargs or {})
+    images = list(images) if images is not None else random_images(3)
+    texts = list(texts) if texts is not None else ["a red cube", "two dogs playing in the snow"]
+    assert len(images) >= 2 and len(texts) >= 2, "check_scorer needs at least 2 images and 2 texts"
+
+    scores = score(images=images, texts=texts, **kw)
+    assert isinstance(scores, torch.Tensor), f"expected a torch.Tensor, got {type(scores).__name__}"
+    assert tuple(scores.shape) == (len(images), len(texts)), f"expected shape {(len(images), len(texts))}, got {tuple(scores.shape)}"
+    assert scores.dtype == torch.float32, f"expected float32 scores, got {scores.dtype}"
+    assert torch.isfinite(scores).all(), f"non-finite scores: {scores}"
+
+    worst = 0.0
+    for i, img in enumerate(images):
+        for j, text in enumerate(texts):
+            single = score(images=[img], texts=[text], **kw)
+            assert tuple(single.shape) == (1, 1), f"one pair must give a 1 x 1 tensor, got {tuple(single.shape)}"
+            dev = abs(float(single[0, 0]) - float(scores[i, j])) / max(abs(float(scores[i, j])), 1e-12)
+            worst = max(worst, dev)
+            assert _close(single[0, 0], scores[i, j], rtol, atol), (
+                f"M x N differs from pairwise at ({i}, {j}): {float(scores[i, j])!r} vs {float(single[0, 0])!r}")
+
+    again = score(images=images, texts=texts, **kw)
+    assert _close(again, scores, rtol, atol), "the same call twice gave different scores"
+
+    if score.spec.kind == "vqa" and check_templates:
+        other = score(images=images, texts=texts, question_template='Is "{}" what this picture shows?',
+                      answer_template="No", **kw)
+        assert not _close(other, scores, 1e-7, 0.0), "a different question/answer template did not change the scores"
+        for bad in ("Does it show {0}?", "{} and {}", "{name}"):
+            try:
+                score(images=images[:1], texts=texts[:1], question_template=bad, **kw)
+            except TemplateError:
+                pass
+            else:
+                raise AssertionError(f"malformed question template {bad!r} was accepted")
+
+    _expect(MediaError, "1", lambda: score(images=[images[0], "/nonexistent/t2v-missing.png"], texts=texts[:1], **kw))
+    _expect(MediaError, "0", lambda: score(images=[b"not an image at all"], texts=texts[:1], **kw))
+    _expect(ValueError, "text 1", lambda: score(images=images[:1], texts=[texts[0], 3], **kw))
+    _expect(ValueError, "empty", lambda: score(images=images[:1], texts=[], **kw))
+
+    frames = [np.asarray(im.convert("RGB") if hasattr(im, "convert") else im) for im in random_images(4, seed=1)]
+    video_items = list(videos) if videos is not None else [frames]
+    if "video" in score.spec.media:
+        vs = score(images=video_items, texts=texts, **kw)
+        assert tuple(vs.shape) == (len(video_items), len(texts)) and torch.isfinite(vs).all(), f"bad video scores {vs}"
+    else:
+        _expect(MediaError, "video", lambda: score(images=video_items, texts=texts, **kw))
+    return {"scores": scores, "max_pairwise_rel_dev": worst}
+
+
+def _expect(exc: type[BaseException], fragment: str, fn: Any) -> None:
+    try:
+        fn()
+    except exc as e:
+        assert fragment.lower() in str(e).lower(), f"{exc.__name__} raised but its message lacks {fragment!r}: {e}"
+        return
+    raise AssertionError(f"expected {exc.__name__} (mentioning {fragment!r}), but nothing was raised")

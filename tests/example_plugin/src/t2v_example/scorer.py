@@ -1,0 +1,58 @@
+"""Toy scorers with closed-form scores, so that every number in a test can be computed by hand."""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+import torch
+
+from t2v_core.media import Image, Video
+from t2v_core.scorer import Scorer
+
+
+def brightness(img) -> float:
+    """Mean pixel value in [0, 1]."""
+    return float(np.asarray(img, dtype=np.float64).mean() / 255.0)
+
+
+def prompt_value(question: str, answer: str) -> float:
+    """A number in [0, 1) fixed by the filled question and answer."""
+    return (zlib.crc32(f"{question}\x00{answer}".encode()) % 1000) / 1000.0
+
+
+def example_score(img_or_frames, question: str, answer: str) -> float:
+    """The score of the example VQA scorer: half brightness, half prompt value."""
+    frames = img_or_frames if isinstance(img_or_frames, list) else [img_or_frames]
+    b = float(np.mean([brightness(f) for f in frames]))
+    return 0.5 * b + 0.5 * prompt_value(question, answer)
+
+
+class BrightnessScorer(Scorer):
+    """Scores pairs one batch at a time through the base class's pairwise default."""
+
+    call_options = {"num_frames": 4}
+    default_batch_size = 3
+
+    def score_pairs(self, media, texts, *, templates, num_frames=4):
+        out = []
+        for m, t in zip(media, texts):
+            q, a = templates.fill(t)
+            pix = m.image if isinstance(m, Image) else m.sample(num_frames=num_frames).frames
+            out.append(example_score(pix, q, a))
+        return torch.tensor(out, dtype=torch.float32)
+
+    def generate_media(self, media, prompts, **options):
+        return [f"{m.image.size[0]}x{m.image.size[1]}: {p}" if isinstance(m, Image) else f"video: {p}"
+                for m, p in zip(media, prompts)]
+
+
+class ToyClipScorer(Scorer):
+    """Encodes each image and text once and takes one matrix product, as a real CLIPScore does."""
+
+    def score(self, media, texts, *, templates):
+        img = torch.tensor([[float(np.asarray(m.image)[..., c].mean()) + 1.0 for c in range(3)] for m in media])
+        txt = torch.tensor([[len(t) + 1.0, len(t.split()) + 1.0, t.count("e") + 1.0] for t in texts])
+        img = img / img.norm(dim=-1, keepdim=True)
+        txt = txt / txt.norm(dim=-1, keepdim=True)
+        return (img @ txt.T).float()

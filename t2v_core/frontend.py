@@ -136,12 +136,8 @@ class Score:
             raise ValueError(f"on_error must be 'raise' or 'nan', got {on_error!r}")
         samples = self._validate_dataset(dataset)
         options = self.model.resolve_options(**kwargs)
-        templates = self.model.templates(question_template, answer_template)
-        q = templates.question if templates else None
-        a = templates.answer if templates else None
         own_store = isinstance(store, (str, Path))
         st = ScoreStore(store) if isinstance(store, (str, Path)) else store
-        prov_id = st.add_provenance({**self.provenance, "call_options": options}) if st else ""
         old_bs = self.model.batch_size
         if batch_size is not None:
             self.model.batch_size = batch_size
@@ -149,39 +145,17 @@ class Score:
         out = torch.full((len(samples), n_m, n_t), float("nan"))
         failures: list[PairFailure] = []
         try:
+            run = self.open_run(st, question_template, answer_template, options)
             for s, (items, texts) in enumerate(progress_bar(samples, enabled=progress, desc=self.spec.name,
                                                              unit="sample", total=len(samples))):
                 try:
                     media = self.model.load_media(items)
                 except Exception as e:
                     raise DatasetError(f"sample {s}: {e}") from e
-                keys = [[score_key(self.spec.name, q, a, options, m.hash, t) for t in texts] for m in media]
-                have = st.get_many(k for row in keys for k in row) if st else {}
-                todo = [i for i in range(n_m) if any(k not in have for k in keys[i])]
-                for i in range(n_m):
-                    for j in range(n_t):
-                        if keys[i][j] in have:
-                            out[s, i, j] = have[keys[i][j]]
-                if not todo:
-                    continue
-                sub = self._score_media([media[i] for i in todo], texts, question_template, answer_template, options)
-                for r, i in enumerate(todo):
-                    out[s, i] = sub[r]
-                for f in self.model.failures:
-                    f.media_index = todo[f.media_index]
+                out[s], sample_failures = run.score(media, texts)
+                for f in sample_failures:
                     f.detail = {**f.detail, "sample": s}
-                failures.extend(self.model.failures)
-                if st:
-                    rows = [{"key": keys[i][j], "model": self.spec.name, "question_template": q,
-                             "answer_template": a, "options": options, "media_hash": media[i].hash,
-                             "media_source": getattr(media[i], "source", ""), "text": texts[j],
-                             "score": float(out[s, i, j])} for i in todo for j in range(n_t)]
-                    st.put_many(rows, prov_id)
-                    if self.model.failures:
-                        st.put_failures([{"key": keys[f.media_index][f.text_index], "model": self.spec.name,
-                                          "media_source": getattr(media[f.media_index], "source", ""),
-                                          "text": texts[f.text_index], "error": f.error, "kind": f.kind}
-                                         for f in self.model.failures])
+                failures.extend(sample_failures)
         finally:
             self.model.batch_size = old_bs
             if own_store and st is not None:
@@ -189,6 +163,11 @@ class Score:
         self.model.failures = failures
         self._check_failures(out, on_error)
         return out
+
+    def open_run(self, store: ScoreStore | None, question_template: str | None, answer_template: str | None,
+                 options: dict[str, Any]) -> _Run:
+        """A run that scores groups (media x texts), reading and writing ``store`` when given."""
+        return _Run(self, store, question_template, answer_template, options)
 
     @staticmethod
     def _validate_dataset(dataset: Sequence[dict[str, Any]]) -> list[tuple[list[Any], list[str]]]:
@@ -246,3 +225,54 @@ def get_score_model(model: str, device: Any = None, dtype: Any = None, **kwargs:
     """Build the scorer for any registered model, whatever its kind."""
     return Score(model, device=device, dtype=dtype, **kwargs)
 
+
+
+class _Run:
+    """Scores groups of one call's settings, skipping what a store already holds and storing what it computes."""
+
+    def __init__(self, score: Score, store: ScoreStore | None, question_template: str | None,
+                 answer_template: str | None, options: dict[str, Any]) -> None:
+        self.s = score
+        self.store = store
+        self.qt, self.at = question_template, answer_template
+        self.options = options
+        templates = score.model.templates(question_template, answer_template)
+        self.q = templates.question if templates else None
+        self.a = templates.answer if templates else None
+        self.prov_id = store.add_provenance({**score.provenance, "call_options": options}) if store else ""
+        self.computed = 0
+        self.reused = 0
+
+    def score(self, media: list[Media], texts: list[str]) -> tuple[torch.Tensor, list[PairFailure]]:
+        """The len(media) x len(texts) scores (NaN where failed) and the failures, media indices local."""
+        name = self.s.spec.name
+        keys = [[score_key(name, self.q, self.a, self.options, m.hash, t) for t in texts] for m in media]
+        have = self.store.get_many(k for row in keys for k in row) if self.store else {}
+        out = torch.full((len(media), len(texts)), float("nan"))
+        for i, row in enumerate(keys):
+            for j, k in enumerate(row):
+                if k in have:
+                    out[i, j] = have[k]
+        todo = [i for i in range(len(media)) if any(k not in have for k in keys[i])]
+        self.reused += sum(1 for row in keys for k in row if k in have)
+        if not todo:
+            return out, []
+        sub = self.s._score_media([media[i] for i in todo], texts, self.qt, self.at, self.options)
+        for r, i in enumerate(todo):
+            for j in range(len(texts)):
+                if keys[i][j] not in have:
+                    out[i, j] = sub[r, j]
+        failures = list(self.s.model.failures)
+        for f in failures:
+            f.media_index = todo[f.media_index]
+        self.computed += len(todo) * len(texts)
+        if self.store:
+            rows = [{"key": keys[i][j], "model": name, "question_template": self.q, "answer_template": self.a,
+                     "options": self.options, "media_hash": media[i].hash, "media_source": media[i].source,
+                     "text": texts[j], "score": float(out[i, j])} for i in todo for j in range(len(texts))]
+            self.store.put_many(rows, self.prov_id)
+            if failures:
+                self.store.put_failures([{"key": keys[f.media_index][f.text_index], "model": name,
+                                          "media_source": media[f.media_index].source, "text": texts[f.text_index],
+                                          "error": f.error, "kind": f.kind} for f in failures])
+        return out, failures

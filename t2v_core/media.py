@@ -346,7 +346,7 @@ def uniform_indices(total: int, num_frames: int) -> list[int]:
         raise ValueError(f"num_frames must be positive, got {num_frames}")
     if total <= 0:
         raise ValueError("the video has no frames")
-    return [int(round(x)) for x in np.linspace(0, total - 1, num_frames)]
+    return [int(np.floor(x + 0.5)) for x in np.linspace(0, total - 1, num_frames)]  # half up, not banker's
 
 
 def fps_indices(total: int, source_fps: float | None, fps: float, source: str = "") -> list[int]:

@@ -1,0 +1,292 @@
+"""The ``t2v`` command line: list models and plugins, score pairs, prefetch weights, run benchmarks.
+
+Exit codes: 0 ok, 2 usage error, 1 a failure (with a message, never a raw traceback for user errors).
+Listing commands never import torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .errors import T2VError
+
+
+class UsageError(Exception):
+    """Bad command-line usage (exit code 2)."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="t2v", description="Score how well images and videos match text prompts.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    m = sub.add_parser("models", help="list installed models")
+    m.add_argument("--kind", choices=("vqa", "clip", "itm"))
+    m.add_argument("--json", action="store_true", help="print JSON")
+
+    pl = sub.add_parser("plugins", help="list installed plugins")
+    pl.add_argument("--json", action="store_true", help="print JSON")
+
+    s = sub.add_parser("score", help="score media against texts")
+    s.add_argument("--model", required=True)
+    s.add_argument("--image", action="append", default=[], help="an image or video (repeat for several)")
+    s.add_argument("--text", action="append", default=[], help="a text (repeat for several); every image x text")
+    s.add_argument("--pairs", help="a .csv or .jsonl file with columns 'image' (or 'video') and 'text'")
+    s.add_argument("--out", help="write results to .csv, .jsonl or .parquet (default: print a table)")
+    s.add_argument("--store", help="SQLite score store: resume a run, never compute a pair twice")
+    s.add_argument("--question", help="question template, '{}' stands for the text")
+    s.add_argument("--answer", help="answer template")
+    s.add_argument("--device")
+    s.add_argument("--dtype")
+    s.add_argument("--batch-size", type=int)
+    s.add_argument("--num-frames", type=int, help="frames sampled per video (models that take it)")
+    s.add_argument("--fps", help="video sampling rate (models that take it)")
+    s.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="extra scorer option, e.g. --option checkpoint=/path (value parsed as JSON when it can be)")
+    s.add_argument("--no-progress", action="store_true")
+
+    d = sub.add_parser("download", help="prefetch a model's weights into the Hugging Face cache")
+    d.add_argument("model")
+    d.add_argument("--cache-dir", help="cache folder (default: HF_HUB_CACHE)")
+
+    sub.add_parser("bench", help="benchmarks (needs t2v-bench): t2v bench --help", add_help=False)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``t2v`` command."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "bench":
+        return _bench(argv[1:])
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:
+        return int(e.code or 0)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return int({"models": _models, "plugins": _plugins, "score": _score, "download": _download}[args.command](args))
+    except UsageError as e:
+        print(f"t2v {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except (T2VError, ValueError, TypeError, FileNotFoundError, ModuleNotFoundError, KeyError) as e:
+        print(f"t2v {args.command}: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted; scores already written to the store are kept", file=sys.stderr)
+        return 130
+
+
+def _models(args: argparse.Namespace) -> int:
+    from . import registry
+
+    specs = [s for s in registry.scorers().specs.values() if args.kind is None or s.kind == args.kind]
+    specs.sort(key=lambda s: (s.kind, s.name))
+    if args.json:
+        print(json.dumps([s.as_dict() for s in specs], indent=2))
+        return 0
+    if not specs:
+        print("no models installed: pip install t2v-clipflant5 (or another t2v-<family> plugin)")
+        return 0
+    rows = [(s.name, s.kind, "+".join(s.media), s.plugin or "", (s.weights or ("",))[0]) for s in specs]
+    _table(("model", "kind", "media", "plugin", "weights"), rows)
+    return 0
+
+
+def _plugins(args: argparse.Namespace) -> int:
+    from .plugins import plugins_info
+
+    info = plugins_info()
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    _table(("plugin", "distribution", "version", "hooks"),
+           [(i["name"], i["distribution"] or "", i["version"] or "", ",".join(i["hooks"])) for i in info])
+    return 0
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    widths = [max([len(str(h))] + [len(str(r[k])) for r in rows]) for k, h in enumerate(header)]
+    print("  ".join(str(h).ljust(w) for h, w in zip(header, widths)).rstrip())
+    for r in rows:
+        print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip())
+
+
+def _parse_options(items: Sequence[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        if "=" not in item:
+            raise UsageError(f"--option {item!r} must look like KEY=VALUE")
+        k, v = item.split("=", 1)
+        try:
+            out[k.strip().replace("-", "_")] = json.loads(v)
+        except json.JSONDecodeError:
+            out[k.strip().replace("-", "_")] = v
+    return out
+
+
+def _read_pairs(path: str) -> list[tuple[str, str, int]]:
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"--pairs file {path!r} does not exist")
+    rows: list[dict[str, Any]]
+    if p.suffix.lower() == ".jsonl":
+        rows = []
+        for n, line in enumerate(p.read_text().splitlines(), 1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as e:
+                    raise UsageError(f"{path}:{n}: not valid JSON ({e})") from e
+    elif p.suffix.lower() == ".csv":
+        with open(p, newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    else:
+        raise UsageError(f"--pairs file {path!r} must be .csv or .jsonl")
+    out = []
+    for n, row in enumerate(rows, 1):
+        media = row.get("image") or row.get("video")
+        text = row.get("text")
+        if not media or text is None:
+            raise UsageError(f"{path}: row {n} needs an 'image' (or 'video') and a 'text' field, got {sorted(row)}")
+        if not str(media).startswith(("http://", "https://")) and not os.path.isabs(str(media)):
+            media = str((p.parent / str(media)))  # relative to the pairs file, as users lay out datasets
+        out.append((str(media), str(text), n))
+    if not out:
+        raise UsageError(f"--pairs file {path!r} has no rows")
+    return out
+
+
+def _score(args: argparse.Namespace) -> int:
+    if args.pairs and (args.image or args.text):
+        raise UsageError("use either --pairs or --image/--text, not both")
+    if not args.pairs and (not args.image or not args.text):
+        raise UsageError("give at least one --image and one --text, or --pairs FILE")
+    if args.out and Path(args.out).suffix.lower() not in (".csv", ".jsonl", ".parquet"):
+        raise UsageError(f"--out {args.out!r} must end in .csv, .jsonl or .parquet")
+    from .frontend import get_score_model
+    from .store import ScoreStore
+
+    options = _parse_options(args.option)
+    if args.batch_size is not None:
+        options["batch_size"] = args.batch_size
+    if args.no_progress:
+        options["progress"] = False
+    call: dict[str, Any] = {}
+    if args.num_frames is not None:
+        call["num_frames"] = args.num_frames
+    if args.fps is not None:
+        call["fps"] = args.fps if args.fps == "dynamic" else float(args.fps)
+    scorer = get_score_model(args.model, device=args.device, dtype=args.dtype, **options)
+    call = scorer.model.resolve_options(**call)
+
+    # group pairs by media so that each media item is loaded and encoded once
+    groups: dict[str, list[tuple[str, int]]] = {}
+    if args.pairs:
+        for media, text, n in _read_pairs(args.pairs):
+            groups.setdefault(media, []).append((text, n))
+    else:
+        for k, media in enumerate(args.image):
+            groups[media] = [(t, k * len(args.text) + j) for j, t in enumerate(args.text)]
+
+    store = ScoreStore(args.store) if args.store else None
+    results: list[dict[str, Any]] = []
+    try:
+        run = scorer.open_run(store, args.question, args.answer, call)
+        from .progress import progress_bar
+
+        for media_item, texts in progress_bar(list(groups.items()), enabled=False if args.no_progress else None,
+                                              desc=args.model, unit="media"):
+            loaded = scorer.model.load_media([media_item])
+            scores, failures = run.score(loaded, [t for t, _ in texts])
+            failed = {f.text_index: f for f in failures}
+            for j, (text, n) in enumerate(texts):
+                f = failed.get(j)
+                results.append({"row": n, "model": args.model, "media": media_item, "text": text,
+                                "score": None if f else float(scores[0, j]), "error": f.error if f else None})
+    finally:
+        if store:
+            store.close()
+    results.sort(key=lambda r: r["row"])
+    provenance = {**scorer.provenance, "call_options": call, "question_template": run.q, "answer_template": run.a}
+    if args.out:
+        _write(results, Path(args.out))
+        Path(str(args.out) + ".provenance.json").write_text(json.dumps(provenance, indent=2, default=str))
+        print(f"wrote {len(results)} rows to {args.out} (provenance: {args.out}.provenance.json); "
+              f"computed {run.computed}, reused {run.reused} from the store", file=sys.stderr)
+    else:
+        _table(("score", "media", "text"), [("FAILED" if r["score"] is None else f"{r['score']:.6f}", r["media"],
+                                             r["text"]) for r in results])
+    n_failed = sum(1 for r in results if r["score"] is None)
+    if n_failed:
+        print(f"t2v score: {n_failed} of {len(results)} pairs failed (recorded with their error, no score); "
+              "rerun with the same --store to retry only those", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _write(rows: list[dict[str, Any]], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cols = ["model", "media", "text", "score", "error"]
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        with open(path, "w", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=cols, extrasaction="ignore")
+            w.writeheader()
+            w.writerows(rows)
+    elif suffix == ".jsonl":
+        with open(path, "w") as fh:
+            for r in rows:
+                fh.write(json.dumps({c: r[c] for c in cols}) + "\n")
+    else:
+        try:
+            import pandas as pd
+        except ImportError as e:
+            raise ModuleNotFoundError("writing .parquet needs pandas and pyarrow: pip install pandas pyarrow") from e
+        pd.DataFrame([{c: r[c] for c in cols} for r in rows]).to_parquet(path)
+
+
+def _download(args: argparse.Namespace) -> int:
+    from . import registry
+
+    spec = registry.get_spec(args.model)
+    if os.environ.get("HF_HUB_OFFLINE", "").strip() in ("1", "true", "yes"):
+        raise UsageError("HF_HUB_OFFLINE is set, so nothing can be downloaded; unset it on a machine with network")
+    if not spec.weights:
+        print(f"model {spec.name!r} has no weights to download (hosted or built-in)")
+        return 0
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError as e:
+        raise ModuleNotFoundError("t2v download needs huggingface-hub: pip install 't2v-core[hub]'") from e
+    for repo in spec.weights:
+        if os.path.isdir(repo):
+            print(f"{repo}: local folder, nothing to download")
+            continue
+        if repo.startswith(("http://", "https://")) or "/" not in repo:
+            print(f"{repo}: not a Hugging Face repo id, fetched by the plugin when the model is built")
+            continue
+        path = snapshot_download(repo_id=repo, cache_dir=args.cache_dir)
+        print(f"{repo}: {path}")
+    return 0
+
+
+def _bench(argv: list[str]) -> int:
+    try:
+        from t2v_bench.cli import main as bench_main
+    except ImportError:
+        print("t2v bench needs the t2v-bench plugin: pip install t2v-bench", file=sys.stderr)
+        return 1
+    return int(bench_main(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,98 @@
+"""Miniature copies of every benchmark in its published file format, and the closed-form scores of the
+example plugin's toy scorers (tests/example_plugin), so that expected metrics can be computed by hand."""
+
+from __future__ import annotations
+
+import csv
+import json
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+QUESTION = 'Does this figure show "{}"?'  # example-brightness's default templates
+ANSWER = "Yes"
+
+
+@pytest.fixture(autouse=True)
+def _quiet(monkeypatch):
+    monkeypatch.setenv("T2V_PROGRESS", "0")
+
+
+# ------------------------------------------------------------------------------------------ toy scores
+
+
+def brightness_score(image_path_or_pil, text: str) -> float:
+    """example-brightness: half the mean pixel value in [0, 1], half a CRC of the filled question."""
+    img = image_path_or_pil if isinstance(image_path_or_pil, Image.Image) else Image.open(image_path_or_pil)
+    b = float(np.asarray(img.convert("RGB"), dtype=np.float64).mean() / 255.0)
+    q = QUESTION.format(text)
+    return 0.5 * b + 0.5 * (zlib.crc32(f"{q}\x00{ANSWER}".encode()) % 1000) / 1000.0
+
+
+def clip_score(image_path, text: str) -> float:
+    """example-clip: cosine of (channel means + 1) and (len + 1, words + 1, count('e') + 1)."""
+    arr = np.asarray(Image.open(image_path).convert("RGB"), dtype=np.float64)
+    img = np.array([arr[..., c].mean() + 1.0 for c in range(3)])
+    txt = np.array([len(text) + 1.0, len(text.split()) + 1.0, text.count("e") + 1.0])
+    return float(img @ txt / np.linalg.norm(img) / np.linalg.norm(txt))
+
+
+def solid(path: Path, rgb, size=(4, 4)) -> Path:
+    """A tiny one-colour image (PNG unless the suffix says otherwise)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", size, tuple(int(c) for c in rgb)).save(path)
+    return path
+
+
+def write_json(path: Path, data) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1), encoding="utf-8")
+    return path
+
+
+def write_csv(path: Path, rows: list[dict]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+
+# ------------------------------------------------------------------------------------------ GenAI-Bench
+
+GENAI_PROMPTS = {
+    "00000": "a red apple on a table",
+    "00001": "three cats and no dogs",
+    "00002": "a taller tree than the house",
+}
+# genai_skills.json: skill -> integer prompt ids (as published)
+GENAI_SKILLS = {
+    "attribute": [0, 2], "scene": [0], "spatial relation": [2], "action relation": [], "part relation": [],
+    "counting": [1], "comparison": [2], "differentiation": [], "negation": [1], "universal": [],
+    "basic": [0, 2], "advanced": [1, 2],
+}
+
+
+@pytest.fixture
+def genai_root(tmp_path):
+    """GenAI-Image-1600/{genai_image.json, genai_skills.json} with 3 prompts and no published images."""
+    d = tmp_path / "data" / "GenAI-Image-1600"
+    write_json(d / "genai_image.json", {k: {"id": k, "prompt": p, "prompt in Chinese": "", "models": {}}
+                                        for k, p in GENAI_PROMPTS.items()})
+    write_json(d / "genai_skills.json", GENAI_SKILLS)
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def genai_outputs(tmp_path):
+    """<out>/<gen_model>/<prompt id>.jpeg for two generators with different brightness per prompt."""
+    out = tmp_path / "outputs"
+    levels = {"gen-a": [40, 120, 200], "gen-b": [250, 10, 90]}
+    for gen, vals in levels.items():
+        for key, v in zip(GENAI_PROMPTS, vals):
+            solid(out / gen / f"{key}.jpeg", (v, v, v))
+    return out

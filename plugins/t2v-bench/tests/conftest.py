@@ -96,3 +96,55 @@ def genai_outputs(tmp_path):
         for key, v in zip(GENAI_PROMPTS, vals):
             solid(out / gen / f"{key}.jpeg", (v, v, v))
     return out
+
+
+def write_video(path: Path, levels, size: int = 16, fps: int = 8) -> Path:
+    """A tiny MPEG-4 video whose frames are solid grey at ``levels``."""
+    import av
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("mpeg4", rate=fps)
+        s.width = s.height = size
+        s.pix_fmt = "yuv420p"
+        for v in levels:
+            frame = av.VideoFrame.from_ndarray(np.full((size, size, 3), v, np.uint8), format="rgb24")
+            for p in s.encode(frame):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    return path
+
+
+def decoded_frames(path: Path) -> list:
+    """Every frame of a video as PIL images, decoded with PyAV directly."""
+    import av
+
+    with av.open(str(path)) as c:
+        return [f.to_image() for f in c.decode(video=0)]
+
+
+def brute_acc23(g, m, groups=None) -> float:
+    """Tie-calibrated pairwise accuracy written out naively (every threshold, every pair)."""
+    import itertools
+
+    g, m = np.asarray(g, float), np.asarray(m, float)
+    groups = np.zeros(len(g), int) if groups is None else np.asarray(groups)
+    cands = {0.0} | {abs(m[i] - m[j]) for i, j in itertools.combinations(range(len(g)), 2)}
+    best = -1.0
+    for eps in sorted(cands):
+        accs = []
+        for lab in np.unique(groups):
+            idx = np.flatnonzero(groups == lab)
+            pairs = list(itertools.combinations(idx, 2))
+            if not pairs:
+                continue
+            ok = 0
+            for i, j in pairs:
+                dm = m[i] - m[j]
+                mt = dm == 0 if eps == 0 else abs(dm) <= eps
+                gt = g[i] == g[j]
+                ok += (gt and mt) or (not gt and not mt and np.sign(g[i] - g[j]) == np.sign(dm))
+            accs.append(ok / len(pairs))
+        best = max(best, float(np.mean(accs)))
+    return best

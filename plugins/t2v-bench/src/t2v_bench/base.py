@@ -120,11 +120,12 @@ class Benchmark:
                           allow_patterns=list(self.hf_patterns) or None)
         return target
 
-    def missing(self, what: str) -> BenchmarkDataError:
-        """An error for a missing file, with the download instructions."""
-        hint = f"\n{self.download_hint}" if self.download_hint else ""
-        return BenchmarkDataError(f"benchmark {self.name!r}: {what} not found (looked in {self.dir}).{hint}\n"
-                                  f"Pass the folder that holds it with --root DIR (see the t2v-bench README).")
+    def missing(self, what: str, hint: str | None = None) -> BenchmarkDataError:
+        """An error for a missing file, with the download instructions (or ``hint``)."""
+        if hint is None:
+            hint = (f"{self.download_hint}\n" if self.download_hint else "") + \
+                "Pass the folder that holds it with --root DIR (see the t2v-bench README)."
+        return BenchmarkDataError(f"benchmark {self.name!r}: {what} not found (looked in {self.dir}).\n{hint}")
 
     def file(self, *parts: str) -> Path:
         """A file of the benchmark that must exist."""
@@ -163,11 +164,11 @@ class Benchmark:
         with open(path, newline="", encoding="utf-8") as f:
             return list(csv.DictReader(f))
 
-    def require(self, paths: Sequence[Path], what: str = "media file") -> None:
+    def require(self, paths: Sequence[Path], what: str = "media file", hint: str | None = None) -> None:
         """Fail early, naming the first missing file and how many are missing, before any scoring."""
         missing = [p for p in paths if not Path(p).exists()]
         if missing:
-            raise self.missing(f"{len(missing)} of {len(paths)} {what}(s), e.g. {missing[0]}")
+            raise self.missing(f"{len(missing)} of {len(paths)} {what}(s), e.g. {missing[0]},", hint)
 
 
 def check_record(record: Any, keys: Sequence[str], where: str) -> None:

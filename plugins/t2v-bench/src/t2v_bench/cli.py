@@ -175,7 +175,7 @@ COMMANDS = {"list": _cmd_list, "run": _cmd_run, "report": _cmd_report, "generate
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``t2v bench`` with ``argv`` (without the ``t2v bench`` prefix); returns the exit code."""
-    from t2v_core.errors import T2VError, UnknownModelError
+    from t2v_core.errors import T2VError
 
     parser = build_parser()
     try:
@@ -184,11 +184,10 @@ def main(argv: list[str] | None = None) -> int:
             parser.print_help()
             return 2
         return COMMANDS[args.command](args)
+    except SystemExit as e:  # --help
+        return int(e.code or 0)
     except _UsageError as e:
         print(str(e).rstrip(), file=sys.stderr)
-        return 2
-    except UnknownModelError as e:
-        print(f"error: {e}", file=sys.stderr)
         return 2
     except (T2VError, FileNotFoundError, ModuleNotFoundError, ValueError, TypeError) as e:
         if os.environ.get("T2V_DEBUG"):

@@ -245,7 +245,12 @@ class GenAIBenchImage(Benchmark):
                 p = self._media_path(gen, key)
                 paths.append(p)
                 out.append(Sample([self._media(p)], [str(rec["prompt"])], {"gen_model": gen, "prompt_id": key}))
-        self.require(paths, f"generated {self.kind}")
+        if self.options.get("out"):
+            self.require(paths, f"generated {self.kind}", hint=(
+                f"Expected {self.source()}/<gen_model>/<prompt id>{self.exts[0]} for every prompt of "
+                f"{self.prompts_file}: generate the missing ones (`t2v bench generate`) or check --out/--gen-model."))
+        else:
+            self.require(paths, f"published {self.kind}")
         return out
 
     # ---------------------------------------------------------------------------------- metrics

@@ -127,6 +127,10 @@ def run_benchmark(name: str, model: str | Any, *, root: str | Path | None = None
     """
     from t2v_core import ScoreStore, get_score_model
 
+    if isinstance(model, str):  # a misspelt model name fails before any file is read
+        from t2v_core import registry
+
+        registry.get_spec(model)
     bench = load_benchmark(name, root=root, download=download, **(options or {}))
     samples = bench.samples()
     if not samples:

@@ -35,6 +35,7 @@ FIRST_PARTY: dict[str, tuple[str, ...]] = {
         + [f"internvl3-{s}" for s in ("1b", "2b", "8b", "9b", "14b", "38b", "78b")]
     ),
     "t2v-api": (
+        "openai-compatible",
         "gpt-4-turbo",
         "gpt-4o",
         "gpt-4o-mini",

@@ -158,7 +158,7 @@ def _read_pairs(path: str) -> list[tuple[str, str, int]]:
         if not media or text is None:
             raise UsageError(f"{path}: row {n} needs an 'image' (or 'video') and a 'text' field, got {sorted(row)}")
         if not str(media).startswith(("http://", "https://")) and not os.path.isabs(str(media)):
-            media = str((p.parent / str(media)))  # relative to the pairs file, as users lay out datasets
+            media = str(p.parent / str(media))  # relative to the pairs file, as users lay out datasets
         out.append((str(media), str(text), n))
     if not out:
         raise UsageError(f"--pairs file {path!r} has no rows")

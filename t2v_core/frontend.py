@@ -10,7 +10,7 @@ import torch
 
 from . import registry
 from .errors import DatasetError, ScoringError
-from .media import Media, load_all
+from .media import Media
 from .progress import progress_bar
 from .scorer import PairFailure, Scorer
 from .store import ScoreStore, score_key

@@ -19,9 +19,9 @@ import torch
 from . import media as media_mod
 from .device import resolve_device, resolve_dtype
 from .errors import T2VError
+from .progress import progress_bar
 from .specs import ScorerSpec
 from .templates import Templates, resolve
-from .progress import progress_bar
 
 
 @dataclass

@@ -1,0 +1,409 @@
+"""VQAScore for chat-templated transformers vision-language models (image-text-to-text checkpoints).
+
+The score of a (media, text) pair, with ``question, answer = templates.fill(text)``:
+
+1. one user message holds ``[media, question]``; the processor's chat template is applied with the generation
+   prompt (``add_generation_prompt=True``);
+2. ONE forward pass of the model over that prompt (no ``generate``);
+3. ``answer_likelihood="first"`` (default, the reference's definition): the softmax of the next-token logits
+   after the prompt, taken at the first token of the answer (``tokenizer(answer, add_special_tokens=False)[0]``);
+   ``answer_likelihood="full"``: the probability of every answer token in turn, ``prod_k P(a_k | prompt, a_<k)``,
+   with the answer's tokens being the last tokens of ``tokenizer(prompt + answer)``.
+
+For M media x N texts, each media item's prompt prefix (chat header + the media's tokens) is run once and its
+key/value cache reused for the N question suffixes, batched; pairs that cannot share a prefix (one text per
+item, or a family that opts out with ``prefix_reuse = False``) are batched whole with left padding.
+Families subclass :class:`HFVLMScorer` and override the hooks documented on it.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import torch
+
+from t2v_core.media import Image, Media, Video
+from t2v_core.scorer import Scorer
+from t2v_core.templates import Templates
+
+from .loading import from_pretrained, transformers_version, weights_revision
+
+ANSWER_LIKELIHOODS = ("first", "full")
+# Stands for the question while the chat template is rendered, so that the text around it can be split off.
+_SENTINEL = "@@t2v-question-7f3a@@"
+
+
+@dataclass
+class PreparedMedia:
+    """A media item made ready for the processor.
+
+    Attributes:
+        kind: ``"image"`` or ``"video"``.
+        data: what the processor receives for it: a PIL image, or a video's frames (PIL images or a tensor).
+        metadata: for videos, what the processor needs to know about the sampling (``fps`` of the source,
+            ``total_num_frames``, ``frames_indices``), as ``transformers.video_utils.VideoMetadata`` fields.
+        extra: anything a family needs later (e.g. the sampling rate used for temporal positions).
+    """
+
+    kind: str
+    data: Any
+    metadata: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Query:
+    """One prompt to score: token ids after the shared prefix, and the (position, token) pairs to read."""
+
+    ids: list[int]
+    answer: list[int]
+
+
+class HFVLMScorer(Scorer):
+    """VQAScore with any chat-templated ``AutoModelForImageTextToText`` checkpoint.
+
+    Constructor options (besides the core's ``device``, ``dtype``, ``batch_size``):
+        checkpoint: hub repo id or local folder (default: the spec's first ``weights`` entry).
+        revision: hub revision (branch, tag or commit) for a hub id.
+        answer_likelihood: ``"first"`` (P of the answer's first token, the reference's score) or ``"full"``
+            (the probability of the whole answer, token by token).
+        prefix_reuse: run each media item's prefix once and reuse its KV cache for every text (default:
+            the class's ``prefix_reuse``); ``False`` scores every pair with a whole forward pass.
+        attn_implementation: passed to ``from_pretrained`` (``"sdpa"``, ``"eager"``, ...).
+
+    Hooks for families (override in a subclass; all have working defaults):
+        model_class: a transformers class name (default ``AutoModelForImageTextToText``).
+        load_kwargs(): extra ``from_pretrained`` kwargs for the model.
+        processor_load_kwargs(): extra ``AutoProcessor.from_pretrained`` kwargs.
+        prepare_image(pil, **call_options): an image's preprocessing before the processor (resize, ...).
+        prepare_video(video, **call_options): sample and preprocess a video -> :class:`PreparedMedia`.
+        media_content(prepared): the message content entry for a media item (``{"type": "image"}``).
+        build_messages(question, prepared): the chat messages for a question about a media item.
+        processor_inputs(texts, prepared): call the processor on rendered prompts (one media item each).
+        video_processor_kwargs(prepared): extra processor kwargs for a batch of videos.
+        next_position(inputs, length): the position id of the first token after a prefix (mrope models
+            differ from ``length``).
+        text_position_ids(start, batch, length): position ids of plain-text tokens from ``start`` on.
+    """
+
+    call_options: ClassVar[dict[str, Any]] = {"num_frames": 8, "fps": None}
+    default_batch_size: ClassVar[int] = 8
+    #: transformers class that loads the weights; None: AutoModelForImageTextToText
+    model_class: ClassVar[str | None] = None
+    #: whether a media prefix's KV cache is computed once and reused across texts
+    prefix_reuse: ClassVar[bool] = True
+    #: constructor options this scorer accepts, with defaults (subclasses extend)
+    init_options: ClassVar[dict[str, Any]] = {"checkpoint": None, "revision": None, "answer_likelihood": "first",
+                                               "prefix_reuse": None, "attn_implementation": None}
+
+    # ------------------------------------------------------------------ loading
+    def load(self) -> None:
+        """Load the processor and model from ``checkpoint`` (hub id or folder) and record the revision."""
+        import transformers
+
+        unknown = sorted(set(self.options) - set(self.init_options))
+        if unknown:
+            raise TypeError(f"model {self.name!r} got unexpected option(s) {unknown}; it accepts: "
+                            f"{', '.join(sorted(self.init_options))} (plus device, dtype, batch_size)")
+        self.options = {**self.init_options, **self.options}
+        checkpoint = self.options["checkpoint"] or (self.spec.weights[0] if self.spec.weights else None)
+        if not checkpoint or not isinstance(checkpoint, str):
+            raise ValueError(f"model {self.name!r} needs checkpoint='org/repo' (a Hugging Face repo id) or "
+                             f"checkpoint='/path/to/folder', got {checkpoint!r}")
+        if self.options["answer_likelihood"] not in ANSWER_LIKELIHOODS:
+            raise ValueError(f"answer_likelihood must be one of {ANSWER_LIKELIHOODS}, got "
+                             f"{self.options['answer_likelihood']!r}")
+        self.checkpoint = checkpoint
+        self.answer_likelihood = self.options["answer_likelihood"]
+        reuse = self.options["prefix_reuse"]
+        self.use_prefix_reuse = type(self).prefix_reuse if reuse is None else bool(reuse)
+        revision = self.options["revision"]
+
+        self.processor = from_pretrained(transformers.AutoProcessor, checkpoint, revision=revision,
+                                         what="processor", **self.processor_load_kwargs())
+        self.tokenizer = getattr(self.processor, "tokenizer", self.processor)
+        cls = getattr(transformers, self.model_class or "AutoModelForImageTextToText")
+        kwargs = dict(self.load_kwargs())
+        kwargs["dtype" if transformers_version() >= (4, 56) else "torch_dtype"] = self.dtype
+        if self.options["attn_implementation"]:
+            kwargs["attn_implementation"] = self.options["attn_implementation"]
+        model = from_pretrained(cls, checkpoint, revision=revision, what="model", **kwargs)
+        self.model = model.to(self.device).eval()
+        self.weights_revision = weights_revision(checkpoint, revision)
+
+        params = inspect.signature(self.model.forward).parameters
+        self._cache_kw = "cache" if "cache" in params else "past_key_values"
+        self._keep_kw = next((k for k in ("logits_to_keep", "num_logits_to_keep") if k in params), None)
+        pad = self.tokenizer.pad_token_id
+        self.pad_id = pad if pad is not None else (self.tokenizer.eos_token_id or 0)
+        self._splits: dict[str, tuple[str, str] | None] = {}
+
+    def load_kwargs(self) -> dict[str, Any]:
+        """Extra keyword arguments for the model's ``from_pretrained``."""
+        return {}
+
+    def processor_load_kwargs(self) -> dict[str, Any]:
+        """Extra keyword arguments for ``AutoProcessor.from_pretrained``."""
+        return {}
+
+    # ------------------------------------------------------------------ media hooks
+    def prepare(self, item: Media, **options: Any) -> PreparedMedia:
+        """Turn a loaded media item into what the processor receives (dispatches to the two hooks below)."""
+        if isinstance(item, Image):
+            return PreparedMedia("image", self.prepare_image(item.image, **options))
+        if isinstance(item, Video):
+            return self.prepare_video(item, **options)
+        raise TypeError(f"expected a t2v_core Image or Video, got {type(item).__name__}")
+
+    def prepare_image(self, image: Any, **options: Any) -> Any:
+        """Preprocess an RGB PIL image before the processor (default: unchanged)."""
+        return image
+
+    def prepare_video(self, video: Video, num_frames: int | None = 8, fps: float | None = None,
+                      **options: Any) -> PreparedMedia:
+        """Sample a video (``fps`` if given, else ``num_frames`` uniformly) and describe the sampling."""
+        clip = video.sample(fps=fps) if fps is not None else video.sample(num_frames=num_frames or 8)
+        meta = {"fps": clip.source_fps, "total_num_frames": clip.total_frames, "frames_indices": list(clip.indices)}
+        return PreparedMedia("video", clip.frames, meta, {"sample_fps": clip.sample_fps})
+
+    def media_content(self, prepared: PreparedMedia) -> dict[str, Any]:
+        """The content entry that stands for the media item in the user message."""
+        return {"type": prepared.kind}
+
+    def build_messages(self, question: str, prepared: PreparedMedia) -> list[dict[str, Any]]:
+        """The chat: one user message with the media item, then the question."""
+        return [{"role": "user", "content": [self.media_content(prepared), {"type": "text", "text": question}]}]
+
+    def render(self, question: str, prepared: PreparedMedia) -> str:
+        """The prompt text for a question: the chat template with the generation prompt."""
+        split = self._template_split(prepared)
+        if split is not None:
+            return split[0] + question + split[1]
+        return self._apply_template(question, prepared)
+
+    def _apply_template(self, question: str, prepared: PreparedMedia) -> str:
+        return self.processor.apply_chat_template(self.build_messages(question, prepared), tokenize=False,
+                                                  add_generation_prompt=True)
+
+    def _template_split(self, prepared: PreparedMedia) -> tuple[str, str] | None:
+        # The template's text before and after the question; None if the question does not appear verbatim.
+        key = prepared.kind
+        if key not in self._splits:
+            text = self._apply_template(_SENTINEL, prepared)
+            self._splits[key] = tuple(text.split(_SENTINEL)) if text.count(_SENTINEL) == 1 else None  # type: ignore[assignment]
+        return self._splits[key]
+
+    def video_processor_kwargs(self, prepared: Sequence[PreparedMedia]) -> dict[str, Any]:
+        """Processor kwargs for a batch of videos: frames are already sampled, so pass their metadata."""
+        if transformers_version() < (4, 54):
+            return {}
+        return {"video_metadata": [p.metadata for p in prepared], "do_sample_frames": False}
+
+    def processor_inputs(self, texts: Sequence[str], prepared: Sequence[PreparedMedia]) -> dict[str, Any]:
+        """Run the processor on prompts whose media are ``prepared`` (all of one kind), left padded."""
+        kind = prepared[0].kind
+        kwargs: dict[str, Any] = {"text": list(texts), "padding": True, "return_tensors": "pt"}
+        if kind == "image":
+            kwargs["images"] = [p.data for p in prepared]
+        else:
+            kwargs["videos"] = [p.data for p in prepared]
+            kwargs.update(self.video_processor_kwargs(prepared))
+        self.tokenizer.padding_side = "left"
+        return dict(self.processor(**kwargs))
+
+    def _rope_owners(self) -> list[Any]:
+        # mrope models (Qwen-VL family, GLM-4V, ...) keep the offset of text positions as `rope_deltas`
+        return [m for m in (self.model, getattr(self.model, "model", None)) if hasattr(m, "rope_deltas")]
+
+    def next_position(self, inputs: dict[str, Any], length: int) -> int:
+        """Position id of the token that follows a prefix of ``length`` tokens, called right after the
+        prefix's forward pass. 1-D rope: ``length``; mrope models that record ``rope_deltas`` (their vision
+        tokens take fewer positions than tokens): ``length + rope_deltas``."""
+        for owner in self._rope_owners():
+            delta = owner.rope_deltas
+            if isinstance(delta, torch.Tensor):
+                return length + int(delta.reshape(-1)[0])
+        return length
+
+    def text_position_ids(self, start: int, batch: int, length: int) -> torch.Tensor:
+        """Position ids of ``length`` plain-text tokens from ``start``: ``(batch, length)``, or
+        ``(3, batch, length)`` for mrope models (text tokens have equal temporal/height/width positions)."""
+        pos = (torch.arange(length, device=self.device) + start).unsqueeze(0).expand(batch, -1)
+        return pos.unsqueeze(0).expand(3, -1, -1) if self._rope_owners() else pos
+
+    # ------------------------------------------------------------------ scoring
+    def _answer_ids(self, answer: str) -> list[int]:
+        ids = self.tokenizer(answer, add_special_tokens=False)["input_ids"]
+        if not ids:
+            raise ValueError(f"answer template gives an empty answer {answer!r}: it must have at least one token")
+        return list(ids)
+
+    def _to_device(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        out = {}
+        for k, v in inputs.items():
+            if isinstance(v, torch.Tensor):
+                v = v.to(self.device)
+                if v.is_floating_point():
+                    v = v.to(self.dtype)
+            out[k] = v
+        return out
+
+    def _forward(self, **kwargs: Any) -> torch.Tensor:
+        with torch.inference_mode():
+            return self.model(**kwargs).logits.float()
+
+    def score(self, media: Sequence[Media], texts: Sequence[str], *, templates: Templates | None,
+              **options: Any) -> torch.Tensor:
+        """``M x N`` scores: each media item's prefix once, its texts batched after it."""
+        assert templates is not None, "VQA scorers always receive templates"
+        qa = [templates.fill(t) for t in texts]
+        answers = [self._answer_ids(a) for _, a in qa]
+        out = torch.full((len(media), len(texts)), float("nan"))
+        rest: list[tuple[PreparedMedia, int, int]] = []
+        for i, item in enumerate(media):
+            prepared = self.prepare(item, **options)
+            row = None
+            if self.use_prefix_reuse and len(texts) > 1:
+                row = self._score_shared_prefix(prepared, qa, answers)
+            if row is not None:
+                out[i] = row
+            else:
+                rest.extend((prepared, i, j) for j in range(len(texts)))
+        self._score_whole(rest, qa, answers, out)
+        return out
+
+    def score_pairs(self, media: Sequence[Media], texts: Sequence[str], *, templates: Templates | None,
+                    **options: Any) -> torch.Tensor:
+        """Scores of aligned pairs ``(media[k], texts[k])``, batched whole with left padding."""
+        assert templates is not None, "VQA scorers always receive templates"
+        qa = [templates.fill(t) for t in texts]
+        answers = [self._answer_ids(a) for _, a in qa]
+        cache: dict[int, PreparedMedia] = {}
+        rest = []
+        for k, item in enumerate(media):
+            if id(item) not in cache:
+                cache[id(item)] = self.prepare(item, **options)
+            rest.append((cache[id(item)], 0, k))
+        out = torch.full((1, len(texts)), float("nan"))
+        self._score_whole(rest, qa, answers, out)
+        return out[0]
+
+    def _read(self, logp_rows: torch.Tensor, reads: list[tuple[int, int]]) -> float:
+        # sum of log-probabilities at (position, token) pairs -> probability
+        total = sum(float(logp_rows[pos, tok]) for pos, tok in reads)
+        return float(torch.exp(torch.tensor(total, dtype=torch.float64)))
+
+    def _score_shared_prefix(self, prepared: PreparedMedia, qa: list[tuple[str, str]],
+                             answers: list[list[int]]) -> torch.Tensor | None:
+        """Run the media prefix once, then every question suffix on a copy of its cache; None if the
+        prompts do not split cleanly into a shared prefix plus per-text token suffixes."""
+        split = self._template_split(prepared)
+        if split is None:
+            return None
+        pre, post = split
+        tok = self.tokenizer
+        pre_ids = tok(pre)["input_ids"]
+        full = self.answer_likelihood == "full"
+        queries = []
+        for (q, a), ans in zip(qa, answers):
+            tail = q + post + (a if full else "")
+            ids = tok(tail, add_special_tokens=False)["input_ids"]
+            # the split is exact only if tokenizing the parts gives the tokens of the whole prompt
+            if list(pre_ids) + list(ids) != list(tok(pre + tail)["input_ids"]):
+                return None
+            if full and list(ids[-len(ans):]) != ans:
+                raise ValueError(self._answer_boundary_error(a))
+            queries.append(_Query(list(ids), ans))
+
+        inputs = self._to_device(self.processor_inputs([pre], [prepared]))
+        length = int(inputs["input_ids"].shape[1])
+        for owner in self._rope_owners():
+            owner.rope_deltas = None  # recomputed by this forward, never left over from an earlier call
+        with torch.inference_mode():
+            prefix_out = self.model(**inputs, use_cache=True)
+        cache = getattr(prefix_out, "cache", None) or prefix_out.past_key_values
+        start = self.next_position(inputs, length)
+
+        row = torch.empty(len(queries))
+        for s in range(0, len(queries), self.batch_size):
+            chunk = queries[s:s + self.batch_size]
+            width = max(len(c.ids) for c in chunk)
+            # right padding: pads come after every token that is read, so causal attention never sees them
+            ids = torch.full((len(chunk), width), self.pad_id, dtype=torch.long)
+            for r, c in enumerate(chunk):
+                ids[r, :len(c.ids)] = torch.tensor(c.ids)
+            batch_cache = copy.deepcopy(cache)
+            batch_cache.batch_repeat_interleave(len(chunk))
+            logits = self._forward(input_ids=ids.to(self.device),
+                                   attention_mask=torch.ones(len(chunk), length + width, dtype=torch.long,
+                                                             device=self.device),
+                                   position_ids=self.text_position_ids(start, len(chunk), width),
+                                   use_cache=True, **{self._cache_kw: batch_cache})
+            logp = torch.log_softmax(logits, dim=-1).cpu()
+            for r, c in enumerate(chunk):
+                n = len(c.ids)
+                if full:
+                    reads = [(n - len(c.answer) - 1 + k, t) for k, t in enumerate(c.answer)]
+                else:
+                    reads = [(n - 1, c.answer[0])]
+                row[s + r] = self._read(logp[r], reads)
+            del batch_cache
+        return row
+
+    def _answer_boundary_error(self, answer: str) -> str:
+        return (f"answer_likelihood='full': the answer {answer!r} tokenizes differently after the prompt than "
+                "alone, so its tokens cannot be read off; change the answer template or use "
+                "answer_likelihood='first'")
+
+    def _score_whole(self, pairs: list[tuple[PreparedMedia, int, int]], qa: list[tuple[str, str]],
+                     answers: list[list[int]], out: torch.Tensor) -> None:
+        """Score (prepared media, row, text) triples with whole prompts, batched by media kind."""
+        full = self.answer_likelihood == "full"
+        for kind in ("image", "video"):
+            todo = [p for p in pairs if p[0].kind == kind]
+            for s in range(0, len(todo), self.batch_size):
+                chunk = todo[s:s + self.batch_size]
+                texts = [self.render(qa[j][0], p) + (qa[j][1] if full else "") for p, _, j in chunk]
+                inputs = self._to_device(self.processor_inputs(texts, [p for p, _, _ in chunk]))
+                keep = 1 + (max(len(answers[j]) for _, _, j in chunk) if full else 0)
+                extra = {self._keep_kw: keep} if self._keep_kw else {}
+                logits = self._forward(**inputs, **extra)
+                logp = torch.log_softmax(logits[:, -keep:], dim=-1).cpu()
+                ids = inputs["input_ids"][:, -keep:].cpu()
+                for r, (_, i, j) in enumerate(chunk):
+                    ans = answers[j]
+                    if full:
+                        if ids[r, keep - len(ans):].tolist() != ans:
+                            raise ValueError(self._answer_boundary_error(qa[j][1]))
+                        reads = [(keep - len(ans) - 1 + k, t) for k, t in enumerate(ans)]
+                    else:
+                        reads = [(keep - 1, ans[0])]
+                    out[i, j] = self._read(logp[r], reads)
+
+    # ------------------------------------------------------------------ generation
+    def generate_media(self, media: Sequence[Media], prompts: Sequence[str], max_new_tokens: int = 256,
+                       **options: Any) -> list[str]:
+        """Greedy answers to ``prompts[k]`` about ``media[k]`` (the prompt is the user message's text)."""
+        gen_keys = {"do_sample", "temperature", "top_p", "top_k", "num_beams", "repetition_penalty"}
+        gen_kwargs = {k: options.pop(k) for k in list(options) if k in gen_keys}
+        gen_kwargs.setdefault("do_sample", False)
+        call = self.resolve_options(**options)
+        prepared = [self.prepare(m, **call) for m in media]
+        answers: list[str | None] = [None] * len(media)
+        for kind in ("image", "video"):
+            todo = [k for k, p in enumerate(prepared) if p.kind == kind]
+            for s in range(0, len(todo), self.batch_size):
+                chunk = todo[s:s + self.batch_size]
+                texts = [self.render(prompts[k], prepared[k]) for k in chunk]
+                inputs = self._to_device(self.processor_inputs(texts, [prepared[k] for k in chunk]))
+                with torch.inference_mode():
+                    generated = self.model.generate(**inputs, max_new_tokens=max_new_tokens,
+                                                    pad_token_id=self.pad_id, **gen_kwargs)
+                new = generated[:, inputs["input_ids"].shape[1]:]
+                for k, text in zip(chunk, self.tokenizer.batch_decode(new, skip_special_tokens=True)):
+                    answers[k] = text.strip()
+        return [a or "" for a in answers]

@@ -1,0 +1,159 @@
+"""Tiny random-weight Qwen-VL checkpoints built offline, for tests and benchmarks of t2v-hf and its families.
+
+Every checkpoint uses the REAL transformers config, model, tokenizer and processor classes at toy sizes and
+is written with ``save_pretrained``, so loading it exercises the production path (``AutoProcessor`` +
+``AutoModelForImageTextToText``). Needs transformers >= 4.57 (Qwen3-VL and the video processors).
+
+    folder = build_tiny_qwen_vl(tmp_path / "ckpt", family="qwen2_vl")
+    make_fake_hf_cache(tmp_path / "hub", "Qwen/Qwen2-VL-2B-Instruct", folder)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+QWEN_SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
+                       "<|image_pad|>", "<|video_pad|>", "<|vision_pad|>"]
+
+# The Qwen2-VL / Qwen2.5-VL chat template (default system prompt), as shipped in the real repos' files.
+QWEN2_CHAT_TEMPLATE = (
+    "{% set image_count = namespace(value=0) %}{% set video_count = namespace(value=0) %}{% for message in messages %}"
+    "{% if loop.first and message['role'] != 'system' %}<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
+    "{% endif %}<|im_start|>{{ message['role'] }}\n{% if message['content'] is string %}{{ message['content'] }}"
+    "<|im_end|>\n{% else %}{% for content in message['content'] %}{% if content['type'] == 'image' or 'image' in "
+    "content or 'image_url' in content %}<|vision_start|><|image_pad|><|vision_end|>{% elif content['type'] == "
+    "'video' or 'video' in content %}<|vision_start|><|video_pad|><|vision_end|>{% elif 'text' in content %}"
+    "{{ content['text'] }}{% endif %}{% endfor %}<|im_end|>\n{% endif %}{% endfor %}{% if add_generation_prompt %}"
+    "<|im_start|>assistant\n{% endif %}"
+)
+
+# Qwen3-VL's template writes no default system prompt (a reduced form of the real one: no tools, no thinking).
+QWEN3_CHAT_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{% if message['content'] is string %}"
+    "{{ message['content'] }}{% else %}{% for content in message['content'] %}{% if content['type'] == 'image' or "
+    "'image' in content %}<|vision_start|><|image_pad|><|vision_end|>{% elif content['type'] == 'video' or 'video' "
+    "in content %}<|vision_start|><|video_pad|><|vision_end|>{% elif 'text' in content %}{{ content['text'] }}"
+    "{% endif %}{% endfor %}{% endif %}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n"
+    "{% endif %}"
+)
+
+_CORPUS = [
+    "Yes", "No", "yes", "no", "Yes.", "No.", "Does this image show", "Does this figure show", "Please answer yes or no.",
+    "a red cube on top of a blue sphere", "two dogs playing in the snow", "three apples and a banana",
+    "The brown dog chases the black dog around the tree.", "someone talks on the phone", "You are a helpful assistant.",
+    "system", "user", "assistant", "Is this what the picture shows?", "a cat", "a video of a moving square",
+]
+
+
+def build_qwen_tokenizer(out_dir: str | Path, vocab_size: int = 400, chat_template: str = QWEN2_CHAT_TEMPLATE) -> Any:
+    """Train a byte-level BPE on a small corpus (so 'Yes' and 'No' are single tokens), wrap it in the real
+    ``Qwen2Tokenizer`` class with the Qwen special tokens (ids 0..7), save it to ``out_dir`` and return it."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import AutoTokenizer
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=QWEN_SPECIAL_TOKENS,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    tok.train_from_iterator(_CORPUS * 20, trainer=trainer)
+    tok.save(str(out / "tokenizer.json"))
+    tok.model.save(str(out))  # vocab.json + merges.txt, as the real repos ship them
+    added = {str(i): {"content": t, "lstrip": False, "normalized": False, "rstrip": False, "single_word": False,
+                      "special": True} for i, t in enumerate(QWEN_SPECIAL_TOKENS)}
+    config = {"added_tokens_decoder": added, "additional_special_tokens": QWEN_SPECIAL_TOKENS[1:],
+              "bos_token": None, "eos_token": "<|im_end|>", "pad_token": "<|endoftext|>", "unk_token": None,
+              "clean_up_tokenization_spaces": False, "model_max_length": 32768, "tokenizer_class": "Qwen2Tokenizer",
+              "chat_template": chat_template}
+    (out / "tokenizer_config.json").write_text(json.dumps(config, indent=1))
+    return AutoTokenizer.from_pretrained(str(out))
+
+
+def _scale_weights(model: Any, std: float, seed: int) -> None:
+    """Redraw matrices at a larger scale so that P('Yes') varies visibly with the image and the text."""
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if p.ndim >= 2:
+                p.copy_(torch.randn(p.shape, generator=gen) * std)
+
+
+def build_tiny_qwen_vl(out_dir: str | Path, family: str = "qwen2_vl", *, hidden: int = 64, layers: int = 2,
+                       heads: int = 4, kv_heads: int = 2, vision_depth: int = 2, vision_hidden: int = 32,
+                       vocab_size: int = 400, min_pixels: int | None = None, max_pixels: int | None = None,
+                       seed: int = 0, std: float = 0.15) -> Path:
+    """Write a random-weight ``family`` checkpoint (``qwen2_vl``, ``qwen2_5_vl`` or ``qwen3_vl``) to ``out_dir``.
+
+    Returns the folder: config, safetensors weights, tokenizer with the Qwen special tokens and chat template,
+    image and video processors. ``min_pixels`` / ``max_pixels`` bound the image size the processor resizes to
+    (the defaults keep images at 56..112 px so tests stay fast).
+    """
+    import torch
+    import transformers as tf
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    template = QWEN3_CHAT_TEMPLATE if family == "qwen3_vl" else QWEN2_CHAT_TEMPLATE
+    tokenizer = build_qwen_tokenizer(out, vocab_size=vocab_size, chat_template=template)
+    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in QWEN_SPECIAL_TOKENS}
+    common = dict(image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
+                  vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"])
+    head_dim = hidden // heads
+    text = dict(vocab_size=vocab_size, hidden_size=hidden, intermediate_size=2 * hidden, num_hidden_layers=layers,
+                num_attention_heads=heads, num_key_value_heads=kv_heads, max_position_embeddings=4096,
+                rms_norm_eps=1e-5, bos_token_id=None, eos_token_id=ids["<|im_end|>"], pad_token_id=0)
+    # mrope sections (temporal, height, width) cover head_dim / 2 rotary frequencies
+    half = head_dim // 2
+    section = [half - 2 * (half // 4), half // 4, half // 4]
+    if family in ("qwen2_vl", "qwen2_5_vl"):
+        factor = 28
+        text["rope_parameters"] = {"rope_type": "default", "mrope_section": section, "rope_theta": 10000.0}
+        if family == "qwen2_vl":
+            vision = dict(depth=vision_depth, embed_dim=vision_hidden, hidden_size=hidden, num_heads=2, mlp_ratio=2,
+                          patch_size=14, spatial_merge_size=2, temporal_patch_size=2)
+            config = tf.Qwen2VLConfig(text_config=text, vision_config=vision, **common)
+            model = tf.Qwen2VLForConditionalGeneration(config)
+            proc_cls, img_cls, vid_cls = tf.Qwen2VLProcessor, tf.Qwen2VLImageProcessor, tf.Qwen2VLVideoProcessor
+        else:
+            vision = dict(depth=vision_depth, hidden_size=vision_hidden, intermediate_size=2 * vision_hidden,
+                          num_heads=2, out_hidden_size=hidden, patch_size=14, spatial_merge_size=2,
+                          temporal_patch_size=2, window_size=56, fullatt_block_indexes=[vision_depth - 1],
+                          tokens_per_second=2)
+            config = tf.Qwen2_5_VLConfig(text_config=text, vision_config=vision, **common)
+            model = tf.Qwen2_5_VLForConditionalGeneration(config)
+            proc_cls, img_cls, vid_cls = tf.Qwen2_5_VLProcessor, tf.Qwen2VLImageProcessor, tf.Qwen2VLVideoProcessor
+        mean_std: dict[str, Any] = {}
+    elif family == "qwen3_vl":
+        factor = 32
+        text["head_dim"] = head_dim
+        text["rope_parameters"] = {"rope_type": "default", "mrope_section": section, "mrope_interleaved": True,
+                                   "rope_theta": 10000.0}
+        vision = dict(depth=vision_depth, hidden_size=vision_hidden, intermediate_size=2 * vision_hidden, num_heads=2,
+                      out_hidden_size=hidden, patch_size=16, spatial_merge_size=2, temporal_patch_size=2,
+                      num_position_embeddings=64, deepstack_visual_indexes=[0])
+        config = tf.Qwen3VLConfig(text_config=text, vision_config=vision, **common)
+        model = tf.Qwen3VLForConditionalGeneration(config)
+        proc_cls, img_cls, vid_cls = tf.Qwen3VLProcessor, tf.Qwen2VLImageProcessor, tf.Qwen3VLVideoProcessor
+        mean_std = {"image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5]}
+    else:
+        raise ValueError(f"family must be 'qwen2_vl', 'qwen2_5_vl' or 'qwen3_vl', got {family!r}")
+    lo = min_pixels if min_pixels is not None else (2 * factor) ** 2
+    hi = max_pixels if max_pixels is not None else (4 * factor) ** 2
+    patch = factor // 2
+    size = {"shortest_edge": lo, "longest_edge": hi}
+    image_processor = img_cls(size=size, patch_size=patch, merge_size=2, temporal_patch_size=2, **mean_std)
+    video_processor = vid_cls(size=size, patch_size=patch, merge_size=2, temporal_patch_size=2, **mean_std)
+    processor = proc_cls(image_processor=image_processor, tokenizer=tokenizer, video_processor=video_processor,
+                         chat_template=template)
+    _scale_weights(model, std, seed)
+    model.eval()
+    model.save_pretrained(str(out))
+    processor.save_pretrained(str(out))
+    return out

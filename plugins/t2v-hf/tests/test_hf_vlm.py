@@ -1,0 +1,122 @@
+"""The generic `hf-vlm` scorer against a plain, unbatched forward pass of the same tiny model."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import t2v_core
+from t2v_core.testing import check_scorer
+
+from conftest import REPO
+
+TEXTS = ["a red cube", "two dogs playing in the snow", "three apples and a banana"]
+QUESTION = 'Does this figure show "{}"? Please answer yes or no.'
+
+
+def plain_scores(folder, media, texts, answer="Yes", kind="image", full=False, question=QUESTION):
+    """Independent computation: one prompt at a time, processor + model, softmax of the last logits."""
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    processor = AutoProcessor.from_pretrained(folder)
+    model = AutoModelForImageTextToText.from_pretrained(folder).eval()
+    ans = processor.tokenizer(answer, add_special_tokens=False).input_ids
+    out = torch.zeros(len(media), len(texts), dtype=torch.float64)
+    for i, m in enumerate(media):
+        for j, t in enumerate(texts):
+            msgs = [{"role": "user", "content": [{"type": kind}, {"type": "text", "text": question.format(t)}]}]
+            prompt = processor.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False)
+            if kind == "image":
+                inputs = processor(text=[prompt + (answer if full else "")], images=[m], return_tensors="pt")
+            else:
+                meta = {"fps": 4.0, "total_num_frames": len(m), "frames_indices": list(range(len(m)))}
+                inputs = processor(text=[prompt + (answer if full else "")], videos=[m], video_metadata=[meta],
+                                   do_sample_frames=False, return_tensors="pt")
+            with torch.no_grad():
+                logp = model(**inputs).logits[0].double().log_softmax(-1)
+            if full:
+                n = inputs["input_ids"].shape[1]
+                out[i, j] = sum(logp[n - len(ans) - 1 + k, a] for k, a in enumerate(ans)).exp()
+            else:
+                out[i, j] = logp[-1, ans[0]].exp()
+    return out.float()
+
+
+def rel(a, b):
+    return float(((a - b).abs() / b.abs()).max())
+
+
+def test_hub_id_matches_plain_forward(offline_hub, tiny_checkpoint, images):
+    ref = plain_scores(tiny_checkpoint, images, TEXTS)
+    score = t2v_core.VQAScore(model="hf-vlm", checkpoint=REPO, device="cpu", batch_size=2)
+    assert rel(score(images=images, texts=TEXTS), ref) < 1e-5  # prefix reuse (mrope offsets)
+    pairs = torch.stack([score(images=[im], texts=[t])[0, 0] for im, t in zip(images, TEXTS)])
+    assert rel(pairs, torch.diagonal(ref)) < 1e-5  # whole prompts
+    assert score.provenance["weights_revision"] == "c0ffee" + "0" * 34
+
+
+def test_without_prefix_reuse_and_local_folder(tiny_checkpoint, images):
+    ref = plain_scores(tiny_checkpoint, images[:2], TEXTS)
+    score = t2v_core.VQAScore(model="hf-vlm", checkpoint=str(tiny_checkpoint), device="cpu", prefix_reuse=False)
+    assert rel(score(images=images[:2], texts=TEXTS), ref) < 1e-5
+    assert score.provenance["weights_revision"] == str(tiny_checkpoint.resolve())
+
+
+def test_full_answer_likelihood(tiny_checkpoint, images):
+    answer = "Yes, a cat"
+    ref = plain_scores(tiny_checkpoint, images[:2], TEXTS[:2], answer=answer, full=True)
+    score = t2v_core.VQAScore(model="hf-vlm", checkpoint=str(tiny_checkpoint), device="cpu",
+                              answer_likelihood="full")
+    got = score(images=images[:2], texts=TEXTS[:2], answer_template=answer)
+    assert rel(got, ref) < 1e-5
+    single = score(images=images[:1], texts=TEXTS[:1], answer_template=answer)
+    assert rel(single[0, 0], ref[0, 0]) < 1e-5
+
+
+def test_video_frames_match_plain_forward(tiny_checkpoint, frames):
+    ref = plain_scores(tiny_checkpoint, [frames], TEXTS[:2], kind="video")
+    score = t2v_core.VQAScore(model="hf-vlm", checkpoint=str(tiny_checkpoint), device="cpu")
+    video = t2v_core.media.Video.from_frames(frames, fps=4.0)
+    assert rel(score(images=[video], texts=TEXTS[:2], num_frames=6), ref) < 1e-5
+
+
+def test_conformance(offline_hub, images):
+    score = t2v_core.VQAScore(model="hf-vlm", checkpoint=REPO, device="cpu")
+    report = check_scorer(score, images=images[:2], texts=TEXTS[:2], call_kwargs={"num_frames": 4})
+    assert report["max_pairwise_rel_dev"] < 1e-5
+
+
+def test_generate_matches_greedy(tiny_checkpoint, images):
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    processor = AutoProcessor.from_pretrained(tiny_checkpoint)
+    model = AutoModelForImageTextToText.from_pretrained(tiny_checkpoint).eval()
+    msgs = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "Describe."}]}]
+    prompt = processor.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False)
+    inputs = processor(text=[prompt], images=[images[0]], return_tensors="pt")
+    ids = model.generate(**inputs, max_new_tokens=4, do_sample=False)
+    expected = processor.tokenizer.decode(ids[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True).strip()
+    score = t2v_core.VQAScore(model="hf-vlm", checkpoint=str(tiny_checkpoint), device="cpu")
+    got = score.model.generate(images[:2], ["Describe.", "What is it?"], max_new_tokens=4)
+    assert len(got) == 2 and got[0] == expected
+
+
+def test_errors_name_the_fix(offline_hub):
+    with pytest.raises(ValueError, match="checkpoint="):
+        t2v_core.VQAScore(model="hf-vlm", device="cpu")
+    with pytest.raises(OSError, match="huggingface-cli download t2v-test/not-there"):
+        t2v_core.VQAScore(model="hf-vlm", checkpoint="t2v-test/not-there", device="cpu")
+    with pytest.raises(TypeError, match="unexpected option"):
+        t2v_core.VQAScore(model="hf-vlm", checkpoint=REPO, device="cpu", chekpoint="x")
+    with pytest.raises(ValueError, match="answer_likelihood"):
+        t2v_core.VQAScore(model="hf-vlm", checkpoint=REPO, device="cpu", answer_likelihood="all")
+
+
+def test_listing_imports_nothing_heavy():
+    import subprocess
+    import sys
+
+    code = ("import sys, t2v_core; assert 'hf-vlm' in t2v_core.list_all_vqascore_models(); "
+            "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

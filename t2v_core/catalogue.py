@@ -53,7 +53,10 @@ FIRST_PARTY: dict[str, tuple[str, ...]] = {
 
 # Families whose names follow a pattern rather than a list.
 FIRST_PARTY_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"^openai-compatible:.+"), "t2v-api"),
+    (re.compile(r"^clip-flant5-"), "t2v-clipflant5"),
+    (re.compile(r"^qwen(2|2\.5|3)-vl-"), "t2v-qwen"),
+    (re.compile(r"^internvl"), "t2v-internvl"),
+    (re.compile(r"^(gpt-|o[1-9]|gemini-|openai-compatible)"), "t2v-api"),
     (re.compile(r"^[A-Za-z0-9_.\-]+:[A-Za-z0-9_.\-/]+$"), "t2v-openclip"),
 )
 

@@ -182,7 +182,11 @@ class Scorer:
 
 
 class ImageOnlyMixin:
-    """For image-only families that still accept video: frames become one image, side by side."""
+    """For image-only families that still accept video.
+
+    Two ways, as in the reference: ``"concat"`` lays ``num_frames`` sampled frames side by side into one
+    image; ``"mean"`` scores every sampled frame as an image and averages the frame scores.
+    """
 
     def as_image(self, item: media_mod.Media, num_frames: int = 4, gap: int = 0) -> Any:
         """The PIL image for an item; a video is sampled to ``num_frames`` frames laid side by side."""
@@ -190,6 +194,30 @@ class ImageOnlyMixin:
             return item.image
         clip = item.sample(num_frames=num_frames)
         return media_mod.concat_frames(clip.frames, gap=gap)
+
+    @staticmethod
+    def expand_frames(media: Sequence[media_mod.Media], num_frames: int) -> tuple[list[media_mod.Image], list[int]]:
+        """Every video replaced by its ``num_frames`` sampled frames (as images); ``owners[k]`` is the index
+        of the media item that image ``k`` came from."""
+        flat: list[media_mod.Image] = []
+        owners: list[int] = []
+        for i, item in enumerate(media):
+            if isinstance(item, media_mod.Image):
+                flat.append(item)
+                owners.append(i)
+            else:
+                for f in item.sample(num_frames=num_frames).frames:
+                    flat.append(media_mod.Image(f, source=f"{item.source} (frame)", index=i))
+                    owners.append(i)
+        return flat, owners
+
+    @staticmethod
+    def mean_by_owner(scores: torch.Tensor, owners: Sequence[int], num_media: int) -> torch.Tensor:
+        """Average the rows of ``scores`` that belong to the same media item (see :meth:`expand_frames`)."""
+        index = torch.tensor(list(owners), dtype=torch.long)
+        total = torch.zeros(num_media, scores.shape[1], dtype=scores.dtype).index_add_(0, index, scores)
+        counts = torch.bincount(index, minlength=num_media).to(scores.dtype).unsqueeze(1)
+        return total / counts
 
 
 __all__ = ["Scorer", "PairFailure", "ImageOnlyMixin", "T2VError"]

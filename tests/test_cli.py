@@ -10,9 +10,9 @@ import subprocess
 
 import pytest
 from PIL import Image
+from t2v_example.scorer import example_score
 
 from t2v_core.cli import main
-from t2v_example.scorer import example_score
 
 Q = 'Does this figure show "{}"?'
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from t2v_example.scorer import example_score
 
 import t2v_core
 from t2v_core import ScorerSpec, hookimpl, plugins
@@ -16,7 +17,6 @@ from t2v_core.errors import DatasetError, ScoringError, TemplateError
 from t2v_core.scorer import PairFailure, Scorer
 from t2v_core.store import ScoreStore
 from t2v_core.testing import check_scorer
-from t2v_example.scorer import example_score
 
 Q = 'Does this figure show "{}"?'
 
@@ -224,3 +224,17 @@ def test_numpy_images_of_float_and_uint8_score_alike():
     a = s(images=[arr], texts=["t"])
     b = s(images=[arr.astype(np.float64) / 255.0], texts=["t"])
     assert torch.equal(a, b)
+
+
+def test_image_only_helpers_for_video(video_file):
+    from t2v_core.media import load_media
+    from t2v_core.scorer import ImageOnlyMixin
+
+    img = load_media(Image.new("RGB", (4, 4), (9, 9, 9)))
+    vid = load_media(str(video_file))
+    flat, owners = ImageOnlyMixin.expand_frames([img, vid], num_frames=3)
+    assert owners == [0, 1, 1, 1] and flat[0] is img
+    scores = torch.tensor([[1.0, 2.0], [3.0, 0.0], [5.0, 0.0], [7.0, 3.0]])
+    torch.testing.assert_close(ImageOnlyMixin.mean_by_owner(scores, owners, 2), torch.tensor([[1.0, 2.0], [5.0, 1.0]]))
+    wide = ImageOnlyMixin().as_image(vid, num_frames=3, gap=2)
+    assert wide.size == (64 * 3 + 2 * 2, 32)

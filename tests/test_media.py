@@ -11,7 +11,6 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import write_video
 from t2v_core.errors import MediaError
 from t2v_core.media import Video, concat_frames, fps_indices, load_all, load_media, uniform_indices
 

@@ -7,7 +7,7 @@ import zlib
 import numpy as np
 import torch
 
-from t2v_core.media import Image, Video
+from t2v_core.media import Image
 from t2v_core.scorer import Scorer
 
 

@@ -32,6 +32,11 @@ def brightness_score(image_path_or_pil, text: str) -> float:
     return 0.5 * b + 0.5 * (zlib.crc32(f"{q}\x00{ANSWER}".encode()) % 1000) / 1000.0
 
 
+def prompt_value(text: str) -> float:
+    """example-brightness's text half: a CRC of the filled question and answer, in [0, 1)."""
+    return (zlib.crc32(f"{QUESTION.format(text)}\x00{ANSWER}".encode()) % 1000) / 1000.0
+
+
 def clip_score(image_path, text: str) -> float:
     """example-clip: cosine of (channel means + 1) and (len + 1, words + 1, count('e') + 1)."""
     arr = np.asarray(Image.open(image_path).convert("RGB"), dtype=np.float64)

@@ -53,7 +53,9 @@ def format_table(table: dict[str, Any]) -> str:
 def format_record(record: dict[str, Any]) -> str:
     """Every table of one result, with a header naming the benchmark and the scorer."""
     head = f"== {record['benchmark']} scored by {record['model']} ({record.get('num_samples', '?')} samples) =="
-    return "\n\n".join([head, *(format_table(t) for t in record.get("tables", []))])
+    tables = record.get("tables") or [{"title": "metrics", "columns": ["metric", "value"],
+                                       "rows": [[k, _num(v)] for k, v in record.get("metrics", {}).items()]}]
+    return "\n\n".join([head, *(format_table(t) for t in tables)])
 
 
 def summary_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -127,9 +127,9 @@ def run_benchmark(name: str, model: str | Any, *, root: str | Path | None = None
     """
     from t2v_core import ScoreStore, get_score_model
 
-    if isinstance(model, str):  # a misspelt model name fails before any file is read
-        from t2v_core import registry
+    from t2v_core import registry
 
+    if isinstance(model, str):  # a misspelt model name fails before any file is read
         registry.get_spec(model)
     bench = load_benchmark(name, root=root, download=download, **(options or {}))
     samples = bench.samples()
@@ -150,7 +150,7 @@ def run_benchmark(name: str, model: str | Any, *, root: str | Path | None = None
     opts = dict(getattr(bench, "options", options or {}))
     gens = bench.gen_models() if callable(getattr(bench, "gen_models", None)) else None
     record = _json_safe({
-        "benchmark": getattr(bench, "name", name),
+        "benchmark": registry.get_benchmark(name).name,
         "model": scorer.spec.name if hasattr(scorer, "spec") else str(model),
         "gen_models": gens,
         "options": opts,

@@ -1,0 +1,146 @@
+"""Registration through the installed entry point, light imports, third-party benchmarks, the generate
+command's optional dependency, and the Python API."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import types
+
+import numpy as np
+import pytest
+from conftest import GENAI_PROMPTS, solid
+
+from t2v_bench.cli import main
+
+BUILTIN = {"genai-bench-image", "genai-bench-video", "genai-rank", "winoground", "eqben-mini",
+           "naturalbench-retrieval", "tifa160", "pickapic-v1", "seetrue", "stanfordt23d", "t2vscore", "flickr8k-cf"}
+
+
+def test_entry_point_registers_every_benchmark():
+    from t2v_core import registry
+
+    specs = registry.benchmarks().specs
+    assert BUILTIN <= set(specs)
+    assert {specs[n].plugin for n in BUILTIN} == {"t2v-bench"}
+    assert registry.get_benchmark("genai-bench").name == "genai-bench-image"  # alias
+    for name in BUILTIN:  # every loader resolves without touching any data
+        assert callable(specs[name].load())
+
+
+def test_listing_imports_nothing_heavy():
+    code = ("import sys, t2v_bench.cli as c; c.main(['list']); "
+            "print(sorted(m for m in ('torch', 'matplotlib', 'PIL', 'diffusers', 't2v_bench.datasets') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_list_json(capsys):
+    assert main(["list", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert BUILTIN <= {d["name"] for d in data}
+    assert main(["--help"]) == 0 and main([]) == 2
+
+
+def test_third_party_benchmark(tmp_path, capsys):
+    """A plugin registers its own benchmark through the same hook and the runner scores it."""
+    from t2v_core import BenchmarkSpec, hookimpl, plugins
+
+    from t2v_bench.base import BenchResult, Sample
+
+    img = solid(tmp_path / "x.png", (255, 255, 255))
+
+    class Tiny:
+        name = "tiny"
+
+        def __init__(self, root=None, **options):
+            self.options = options
+
+        def samples(self):
+            return [Sample([str(img)], ["a", "bb"])]
+
+        def evaluate(self, scores):
+            return BenchResult(metrics={"best": int(np.argmax(scores[0][0]))})
+
+    mod = types.ModuleType("tiny_bench_plugin")
+    mod.Tiny = Tiny
+
+    @hookimpl
+    def register_benchmarks(register):
+        register(BenchmarkSpec(name="tiny-bench", loader="tiny_bench_plugin:Tiny", description="a test benchmark"))
+
+    mod.register_benchmarks = register_benchmarks
+    sys.modules["tiny_bench_plugin"] = mod
+    plugins.register_plugin(mod, name="tiny-bench-plugin")
+    try:
+        assert main(["list"]) == 0
+        assert "tiny-bench" in capsys.readouterr().out
+        assert main(["run", "tiny-bench", "--model", "example-clip", "--results", str(tmp_path / "r")]) == 0
+        rec = json.loads((tmp_path / "r" / "tiny-bench__example-clip.json").read_text())
+        # example-clip on a white image: text features (2, 2, 1) for "a", (3, 2, 1) for "bb" -> "a" is closer
+        assert rec["metrics"] == {"best": 0}
+    finally:
+        plugins.unregister_plugin("tiny-bench-plugin")
+        del sys.modules["tiny_bench_plugin"]
+
+
+def test_generate_without_diffusers_says_how_to_install(genai_root, tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "diffusers", None)  # as if not installed
+    assert main(["generate", "--gen-model", "org/model", "--root", str(genai_root), "--out", str(tmp_path)]) == 1
+    assert "pip install 't2v-bench[generate]'" in capsys.readouterr().err
+
+
+def test_generate_images_layout_with_a_fake_pipeline(tmp_path):
+    """Not the real diffusers (not installed here): checks the folder layout, seeding and resuming."""
+    from PIL import Image
+
+    from t2v_bench.generate import generate_images
+
+    calls = []
+
+    class FakePipe:
+        def __call__(self, prompt, num_inference_steps, guidance_scale, generator, negative_prompt):
+            calls.append(prompt)
+            v = int(generator.initial_seed()) % 256
+            return types.SimpleNamespace(images=[Image.new("RGB", (8, 8), (v, v, v))])
+
+    folder = tmp_path / "outputs" / "org" / "model"
+    written = generate_images(FakePipe(), dict(list(GENAI_PROMPTS.items())[:2]), folder, seed=10)
+    assert [p.name for p in written] == ["00000.jpeg", "00001.jpeg"] and calls == list(GENAI_PROMPTS.values())[:2]
+    assert generate_images(FakePipe(), GENAI_PROMPTS, folder) == [folder / "00002.jpeg"]  # the others are kept
+
+
+def test_generated_org_model_folders_are_found(genai_root, tmp_path):
+    """`generate --gen-model org/model` writes <out>/org/model/: discovery looks one level deeper."""
+    from t2v_bench.runner import run_benchmark
+
+    out = tmp_path / "outputs"
+    for k in GENAI_PROMPTS:
+        solid(out / "org" / "model" / f"{k}.jpeg", (90, 90, 90))
+    rec = run_benchmark("genai-bench-image", "example-brightness", root=genai_root, options={"out": str(out)},
+                        results_dir=tmp_path / "res")
+    assert rec["gen_models"] == ["org/model"]
+    assert (tmp_path / "res" / "genai-bench-image__example-brightness.json").exists()
+
+
+def test_python_api_with_a_built_scorer_and_templates(genai_root, genai_outputs, tmp_path):
+    import t2v_core
+    from conftest import brightness_score  # noqa: F401  (same formula, other template below)
+
+    from t2v_bench import run_benchmark
+
+    scorer = t2v_core.VQAScore(model="example-brightness", device="cpu")
+    rec = run_benchmark("genai-bench-image", scorer, root=genai_root, options={"out": str(genai_outputs),
+                        "gen_models": ["gen-a"]}, results_dir=None, question_template="Is it {}?",
+                        answer_template="Yes")
+    import zlib
+
+    from PIL import Image
+    expected = []
+    for k, p in GENAI_PROMPTS.items():
+        b = np.asarray(Image.open(genai_outputs / "gen-a" / f"{k}.jpeg").convert("RGB"), float).mean() / 255
+        expected.append(0.5 * b + 0.5 * (zlib.crc32(f"Is it {p}?\x00Yes".encode()) % 1000) / 1000)
+    assert [it["score"] for it in rec["items"]] == pytest.approx(expected, abs=1e-6)
+    assert rec["question_template"] == "Is it {}?" and rec["provenance"]["model"] == "example-brightness"

@@ -1,0 +1,211 @@
+"""VQAScore with InternVL: the shared transformers scorer (t2v-hf) plus InternVL's own preprocessing.
+
+Score of a (media, text) pair, ``question, answer = templates.fill(text)``: the probability of the answer's
+first token right after the chat-templated prompt
+
+    <|im_start|>system\\n{system message}<|im_end|>\\n<|im_start|>user\\n{media}{question}<|im_end|>\\n
+    <|im_start|>assistant\\n
+
+where ``{media}`` is ``<img>{<IMG_CONTEXT> x 256 x tiles}</img>\\n`` for an image (dynamic 448 px tiles, up to
+12, plus a thumbnail) and ``Frame1: <img>...</img>\\nFrame2: ...\\n`` for a video (``num_frames`` frames, one
+tile each), from one forward pass (the media prefix's KV cache is computed once and reused for every text).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import torch
+
+from t2v_core.media import Video
+from t2v_hf.scorer import HFVLMScorer, PreparedMedia
+
+from . import loading
+from .preprocess import (IMAGE_PLACEHOLDER, IMG_CONTEXT, Visual, expand_placeholders, image_visual, video_indices,
+                         video_visual)
+
+# What the chat template writes where a media item goes (the native template's own markers).
+_MARKERS = {"image": IMG_CONTEXT + "\n", "video": "<video>\n"}
+
+
+class _ConversationTemplate:
+    """``apply_chat_template`` for remote-code checkpoints, through their own conversation template."""
+
+    def __init__(self, model: loading.InternVLModel) -> None:
+        self.model = model
+
+    def apply_chat_template(self, messages: list[dict[str, Any]], tokenize: bool = False,
+                            add_generation_prompt: bool = True) -> str:
+        user = next(m for m in messages if m["role"] == "user")
+        content = user["content"]
+        if not isinstance(content, str):
+            content = "".join(_MARKERS[c["type"]] if c["type"] in _MARKERS else c.get("text", "") for c in content)
+        system = next((m["content"] for m in messages if m["role"] == "system"), None)
+        if system is not None:
+            self.model.system_message = system
+        return self.model.render(content)
+
+
+class _RemoteModel(torch.nn.Module):
+    """A remote-code ``InternVLChatModel`` behind the native model's call signature.
+
+    The remote ``forward`` encodes pixels on every call; scoring with a reused prefix needs a forward that
+    takes text tokens alone, so this builds the input embeddings itself and runs the language model.
+    """
+
+    def __init__(self, ivl: loading.InternVLModel) -> None:
+        super().__init__()
+        self.inner = ivl.model
+        self.ivl = ivl
+
+    def _embeds(self, input_ids: torch.Tensor, pixel_values: torch.Tensor | None) -> torch.Tensor:
+        embeds = self.ivl.embed(input_ids)
+        if pixel_values is not None:
+            feats = self.ivl.image_features(pixel_values)
+            feats = feats.reshape(-1, feats.shape[-1]).to(embeds.dtype)
+            mask = input_ids == self.ivl.image_token_id
+            if int(mask.sum()) != feats.shape[0]:
+                raise ValueError(f"{int(mask.sum())} image tokens in the prompt but {feats.shape[0]} image features")
+            embeds = embeds.clone()
+            embeds[mask] = feats
+        return embeds
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
+                pixel_values: torch.Tensor | None = None, position_ids: torch.Tensor | None = None,
+                past_key_values: Any = None, use_cache: bool | None = None, logits_to_keep: int = 0,
+                **kwargs: Any) -> Any:
+        """Logits (and cache) of the language model over text tokens with image features put in place."""
+        if attention_mask is not None and position_ids is None:
+            # remote language models take positions as given; count real tokens so left padding is harmless
+            position_ids = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)[:, -input_ids.shape[1]:]
+        out = self.inner.language_model(inputs_embeds=self._embeds(input_ids, pixel_values),
+                                        attention_mask=attention_mask, position_ids=position_ids,
+                                        past_key_values=past_key_values, use_cache=use_cache)
+        if logits_to_keep:
+            out.logits = out.logits[:, -logits_to_keep:]
+        return out
+
+    def generate(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
+                 pixel_values: torch.Tensor | None = None, **kwargs: Any) -> torch.Tensor:
+        """Greedy continuation; returns prompt + new tokens, as the native ``generate`` does."""
+        kwargs.setdefault("eos_token_id", self.ivl.eos_token_ids or None)
+        new = self.inner.language_model.generate(inputs_embeds=self._embeds(input_ids, pixel_values),
+                                                 attention_mask=attention_mask, **kwargs)
+        return torch.cat([input_ids, new.to(input_ids.device)], dim=1)
+
+
+class InternVLScorer(HFVLMScorer):
+    """VQAScore with InternVL2 / 2.5 / 3 / 3.5 checkpoints, images and videos.
+
+    Constructor options (besides the t2v-hf ones: ``checkpoint``, ``revision``, ``answer_likelihood``,
+    ``prefix_reuse``, ``attn_implementation``):
+        trust_remote_code: run the checkpoint's own Python code (needed by InternVL2 and by InternVL2.5 on
+            InternLM2); off by default.
+        system_prompt: the system message before the question (default: the family's; ``""`` drops it;
+            ``None`` for remote-code models uses the model's own).
+        max_tiles: the most 448 px tiles an image is cut into before the thumbnail (default 12).
+        remote_only: set by the catalogue for checkpoints that only their remote code can run.
+    Call options: ``num_frames`` (frames sampled from a video, default 16), or ``fps``.
+    """
+
+    call_options: ClassVar[dict[str, Any]] = {"num_frames": 16, "fps": None}
+    default_batch_size: ClassVar[int] = 8
+    init_options: ClassVar[dict[str, Any]] = {**HFVLMScorer.init_options, "trust_remote_code": False,
+                                               "system_prompt": None, "max_tiles": 12, "remote_only": False}
+
+    # ------------------------------------------------------------------ loading
+    def load(self) -> None:
+        """Load the checkpoint in its layout (native, mapped original, or remote code) and set up scoring."""
+        unknown = sorted(set(self.options) - set(self.init_options))
+        if unknown:
+            raise TypeError(f"model {self.name!r} got unexpected option(s) {unknown}; it accepts: "
+                            f"{', '.join(sorted(self.init_options))} (plus device, dtype, batch_size)")
+        opts = {**self.init_options, **self.options}
+        self.options = opts
+        checkpoint = opts["checkpoint"] or (self.spec.weights[0] if self.spec.weights else None)
+        if not checkpoint or not isinstance(checkpoint, str):
+            raise ValueError(f"model {self.name!r} needs checkpoint='org/repo' or checkpoint='/path/to/folder', "
+                             f"got {checkpoint!r}")
+        if opts["answer_likelihood"] not in ("first", "full"):
+            raise ValueError(f"answer_likelihood must be 'first' or 'full', got {opts['answer_likelihood']!r}")
+        if not isinstance(opts["max_tiles"], int) or opts["max_tiles"] < 1:
+            raise ValueError(f"max_tiles must be a positive integer, got {opts['max_tiles']!r}")
+        self.checkpoint = checkpoint
+        self.answer_likelihood = opts["answer_likelihood"]
+        self.use_prefix_reuse = self.prefix_reuse if opts["prefix_reuse"] is None else bool(opts["prefix_reuse"])
+        system = opts["system_prompt"]
+        self.ivl, self.weights_revision = loading.load(
+            self.name, checkpoint, device=self.device, dtype=self.dtype, revision=opts["revision"],
+            system_message=system if system else None, trust_remote_code=bool(opts["trust_remote_code"]),
+            remote_only=bool(opts["remote_only"]))
+        if system == "" and self.ivl.layout == "remote":
+            self.ivl.system_message = ""
+        self.tokenizer = self.ivl.tokenizer
+        if self.ivl.layout == "remote":
+            self.model = _RemoteModel(self.ivl).eval()
+            self.processor = _ConversationTemplate(self.ivl)
+        else:
+            self.model = self.ivl.model
+            self.processor = self.tokenizer  # its chat template is the checkpoint's
+        self._cache_kw = loading._cache_kwarg(self.model)
+        self._keep_kw = "logits_to_keep"
+        pad = self.tokenizer.pad_token_id
+        self.pad_id = pad if pad is not None else (self.ivl.eos_token_ids or [0])[0]
+        self._splits: dict[str, tuple[str, str] | None] = {}
+
+    # ------------------------------------------------------------------ media
+    def prepare_image(self, image: Any, **options: Any) -> Visual:
+        """Dynamic tiling: up to ``max_tiles`` tiles plus a thumbnail."""
+        return image_visual(image, self.ivl.tile, self.options["max_tiles"], self.ivl.mean, self.ivl.std)
+
+    def prepare(self, item: Any, **options: Any) -> PreparedMedia:
+        """An image or video as tiles (the data of the prepared item is a :class:`Visual`)."""
+        if isinstance(item, Video):
+            return self.prepare_video(item, **options)
+        return PreparedMedia("image", self.prepare_image(item.image, **options))
+
+    def prepare_video(self, video: Video, num_frames: int | None = 16, fps: float | None = None,
+                      **options: Any) -> PreparedMedia:
+        """``num_frames`` frames at the middles of equal segments (or frames at ``fps``), one tile each."""
+        if fps is not None:
+            clip = video.sample(fps=fps)
+            frames, indices = clip.frames, clip.indices
+        else:
+            indices = video_indices(video.info.num_frames, int(num_frames or 16))
+            frames = video.frames(indices)
+        return PreparedMedia("video", video_visual(frames, self.ivl.tile, self.ivl.mean, self.ivl.std),
+                             extra={"indices": indices})
+
+    def build_messages(self, question: str, prepared: PreparedMedia) -> list[dict[str, Any]]:
+        """System message (when set), then the user turn: the media marker, then the question."""
+        messages: list[dict[str, Any]] = []
+        if self.ivl.system_message:
+            messages.append({"role": "system", "content": self.ivl.system_message})
+        messages.append({"role": "user", "content": _MARKERS[prepared.kind] + question})
+        return messages
+
+    def processor_inputs(self, texts: Sequence[str], prepared: Sequence[PreparedMedia]) -> dict[str, Any]:
+        """Expand each prompt's media marker into InternVL's image tokens and tokenize (left padded)."""
+        expanded = []
+        for text, p in zip(texts, prepared):
+            visual: Visual = p.data
+            marker = _MARKERS[p.kind]
+            if marker not in text:
+                raise ValueError(f"the rendered prompt has no {marker!r} where the {p.kind} goes: {text[:200]!r}")
+            layout = text.replace(marker, visual.prefix, 1)
+            expanded.append(expand_placeholders(layout, visual.tiles_per_placeholder, self.ivl.tokens_per_tile))
+        self.tokenizer.padding_side = "left"
+        enc = self.tokenizer(expanded, padding=True, return_tensors="pt", add_special_tokens=True)
+        pixels = torch.cat([p.data.pixels for p in prepared])
+        return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"], "pixel_values": pixels}
+
+    def generate_media(self, media: Sequence[Any], prompts: Sequence[str], max_new_tokens: int = 256,
+                       **options: Any) -> list[str]:
+        """Greedy answers to ``prompts[k]`` about ``media[k]``, stopping at the end of the assistant turn."""
+        if self.ivl.eos_token_ids and "eos_token_id" not in options:
+            self.model.generation_config.eos_token_id = self.ivl.eos_token_ids if self.ivl.layout != "remote" else None
+        return super().generate_media(media, prompts, max_new_tokens=max_new_tokens, **options)
+
+
+__all__ = ["InternVLScorer", "IMAGE_PLACEHOLDER"]

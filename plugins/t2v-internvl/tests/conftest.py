@@ -1,0 +1,74 @@
+"""Fixtures: tiny random InternVL checkpoints in a fake offline Hugging Face cache, under the real repo ids."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+# Remote code is imported from HF_MODULES_CACHE, which transformers fixes at import: point it at a scratch
+# folder before anything imports transformers, so tests never write into the user's cache.
+os.environ.setdefault("HF_MODULES_CACHE", tempfile.mkdtemp(prefix="t2v-internvl-modules-"))
+os.environ.setdefault("T2V_PROGRESS", "0")
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from t2v_core.testing import make_fake_hf_cache  # noqa: E402
+
+NATIVE_REPOS = ("OpenGVLab/InternVL3-1B-hf", "OpenGVLab/InternVL3_5-1B-HF")
+MAPPED_REPO = "OpenGVLab/InternVL2_5-1B"
+REMOTE_REPO = "OpenGVLab/InternVL2-1B"
+
+
+@pytest.fixture(scope="session")
+def checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Build every tiny checkpoint once: native, original layout (mapped), and remote code."""
+    from t2v_internvl.testing import build_internvl_hf
+
+    from .original_layout import write_original_layout
+    from .remote_repo import write_remote_repo
+
+    root = tmp_path_factory.mktemp("internvl")
+    native = build_internvl_hf(root / "native", seed=0)
+    original = write_original_layout(native, root / "original")
+    remote = write_remote_repo(root / "remote", native)
+    hub = root / "hub"
+    for repo in NATIVE_REPOS:
+        make_fake_hf_cache(hub, repo, native)
+    make_fake_hf_cache(hub, MAPPED_REPO, original)
+    make_fake_hf_cache(hub, REMOTE_REPO, remote)
+    return {"hub": hub, "native": native, "original": original, "remote": remote}
+
+
+@pytest.fixture()
+def offline_hub(checkpoints: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the Hugging Face libraries at the fake cache, offline (constants are read at import, so patch them)."""
+    import huggingface_hub.constants as hf_constants
+
+    hub = checkpoints["hub"]
+    monkeypatch.setenv("HF_HUB_CACHE", str(hub))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(hf_constants, "HF_HUB_CACHE", str(hub))
+    monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", True)
+    return hub
+
+
+@pytest.fixture(scope="session")
+def scorer_cache() -> dict:
+    """Scorers built once per session by name (building is the slow part of a test)."""
+    return {}
+
+
+@pytest.fixture()
+def get_score(offline_hub: Path, scorer_cache: dict):
+    """``get_score(name, **kwargs)``: a ``VQAScore`` for ``name`` loaded through the fake cache (memoised)."""
+    import t2v_core
+
+    def get(name: str, **kwargs):
+        key = (name, tuple(sorted(kwargs.items())))
+        if key not in scorer_cache:
+            scorer_cache[key] = t2v_core.VQAScore(model=name, device="cpu", **kwargs)
+        return scorer_cache[key]
+
+    return get

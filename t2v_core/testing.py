@@ -57,6 +57,25 @@ def random_images(n: int, size: tuple[int, int] = (64, 48), seed: int = 0) -> li
     return [Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)) for _ in range(n)]
 
 
+def write_video(path: str | Path, frames: Sequence[Any], fps: float = 10, codec: str = "mpeg4") -> Path:
+    """Encode HxWx3 uint8 frames into a video file with PyAV (for tests that need a real video file)."""
+    from fractions import Fraction
+
+    import av
+
+    path = Path(path)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=Fraction(fps).limit_denominator(1000))
+        stream.height, stream.width = np.asarray(frames[0]).shape[:2]
+        stream.pix_fmt = "yuv420p"
+        for f in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.asarray(f, dtype=np.uint8), format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
 def _close(a: Any, b: Any, rtol: float, atol: float) -> bool:
     import torch
 

@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from t2v_core import plugins
+from t2v_core.testing import write_video
 
 
 @pytest.fixture(autouse=True)
@@ -24,22 +25,6 @@ def only_example_plugin(monkeypatch):
 def gray_images():
     """Three flat images of known brightness 0, 128/255 and 1."""
     return [Image.fromarray(np.full((8, 10, 3), v, np.uint8)) for v in (0, 128, 255)]
-
-
-def write_video(path, frames, fps=10, codec="mpeg4"):
-    """Encode HxWx3 uint8 frames into a video file with PyAV."""
-    import av
-
-    with av.open(str(path), "w") as c:
-        s = c.add_stream(codec, rate=fps)
-        s.height, s.width = frames[0].shape[:2]
-        s.pix_fmt = "yuv420p"
-        for f in frames:
-            for p in s.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
-                c.mux(p)
-        for p in s.encode():
-            c.mux(p)
-    return path
 
 
 @pytest.fixture

@@ -6,9 +6,17 @@ import json
 
 import numpy as np
 import pytest
-from conftest import (brightness_score, brute_acc23, clip_score, decoded_frames, prompt_value, solid, write_csv,
-                      write_json, write_video)
-
+from _bench_helpers import (
+    brightness_score,
+    brute_acc23,
+    clip_score,
+    decoded_frames,
+    prompt_value,
+    solid,
+    write_csv,
+    write_json,
+    write_video,
+)
 from t2v_bench.base import BenchmarkDataError
 from t2v_bench.cli import main
 from t2v_bench.runner import run_benchmark

@@ -8,9 +8,15 @@ import sqlite3
 
 import numpy as np
 import pytest
-from conftest import (GENAI_PROMPTS, brightness_score, brute_acc23, decoded_frames, solid, write_json,
-                      write_video)
-
+from _bench_helpers import (
+    GENAI_PROMPTS,
+    brightness_score,
+    brute_acc23,
+    decoded_frames,
+    solid,
+    write_json,
+    write_video,
+)
 from t2v_bench.cli import main
 from t2v_bench.runner import run_benchmark
 

@@ -7,7 +7,6 @@ import math
 
 import numpy as np
 import pytest
-
 from t2v_bench import metrics as M
 
 # ----------------------------------------------------------------------------------------- hand examples

@@ -10,8 +10,7 @@ import types
 
 import numpy as np
 import pytest
-from conftest import GENAI_PROMPTS, solid
-
+from _bench_helpers import GENAI_PROMPTS, solid
 from t2v_bench.cli import main
 
 BUILTIN = {"genai-bench-image", "genai-bench-video", "genai-rank", "winoground", "eqben-mini",
@@ -46,9 +45,9 @@ def test_list_json(capsys):
 
 def test_third_party_benchmark(tmp_path, capsys):
     """A plugin registers its own benchmark through the same hook and the runner scores it."""
-    from t2v_core import BenchmarkSpec, hookimpl, plugins
-
     from t2v_bench.base import BenchResult, Sample
+
+    from t2v_core import BenchmarkSpec, hookimpl, plugins
 
     img = solid(tmp_path / "x.png", (255, 255, 255))
 
@@ -95,7 +94,6 @@ def test_generate_without_diffusers_says_how_to_install(genai_root, tmp_path, ca
 def test_generate_images_layout_with_a_fake_pipeline(tmp_path):
     """Not the real diffusers (not installed here): checks the folder layout, seeding and resuming."""
     from PIL import Image
-
     from t2v_bench.generate import generate_images
 
     calls = []
@@ -126,10 +124,9 @@ def test_generated_org_model_folders_are_found(genai_root, tmp_path):
 
 
 def test_python_api_with_a_built_scorer_and_templates(genai_root, genai_outputs, tmp_path):
-    import t2v_core
-    from conftest import brightness_score  # noqa: F401  (same formula, other template below)
-
     from t2v_bench import run_benchmark
+
+    import t2v_core
 
     scorer = t2v_core.VQAScore(model="example-brightness", device="cpu")
     rec = run_benchmark("genai-bench-image", scorer, root=genai_root, options={"out": str(genai_outputs),
@@ -144,3 +141,40 @@ def test_python_api_with_a_built_scorer_and_templates(genai_root, genai_outputs,
         expected.append(0.5 * b + 0.5 * (zlib.crc32(f"Is it {p}?\x00Yes".encode()) % 1000) / 1000)
     assert [it["score"] for it in rec["items"]] == pytest.approx(expected, abs=1e-6)
     assert rec["question_template"] == "Is it {}?" and rec["provenance"]["model"] == "example-brightness"
+
+
+def test_download_from_the_hub_unzips(tmp_path, monkeypatch):
+    """--download: snapshot_download (faked here: no test touches the network) then archives are unzipped."""
+    import zipfile
+
+    import huggingface_hub
+    from t2v_bench.runner import run_benchmark
+
+    seen = {}
+
+    def fake_snapshot_download(repo_id, repo_type, local_dir, allow_patterns):
+        seen.update(repo_id=repo_id, repo_type=repo_type, patterns=allow_patterns)
+        from pathlib import Path
+
+        d = Path(local_dir)
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "SeeTRUE.csv").write_text("image,text,label,dataset_source\na.png,a cat,1,drawbench\nb.png,a cat,0,drawbench\n")
+        solid(tmp_path / "a.png", (200, 200, 200))
+        solid(tmp_path / "b.png", (20, 20, 20))
+        with zipfile.ZipFile(d / "images.zip", "w") as z:
+            z.write(tmp_path / "a.png", "images/a.png")
+            z.write(tmp_path / "b.png", "images/b.png")
+        return str(d)
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", fake_snapshot_download)
+    rec = run_benchmark("seetrue", "example-brightness", root=tmp_path / "data", download=True, results_dir=None)
+    assert seen == {"repo_id": "yonatanbitton/SeeTRUE", "repo_type": "dataset", "patterns": ["SeeTRUE.csv", "images.zip"]}
+    assert (tmp_path / "data" / "seetrue" / "images" / "a.png").exists()
+    assert rec["metrics"]["auroc"] == 1.0  # same text: the brighter (aligned) image scores higher
+
+
+def test_core_cli_dispatches_to_bench(capsys):
+    from t2v_core.cli import main as t2v_main
+
+    assert t2v_main(["bench", "list"]) == 0
+    assert "genai-bench-image" in capsys.readouterr().out

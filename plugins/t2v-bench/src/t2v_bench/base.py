@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from t2v_core.errors import T2VError
 
 
@@ -35,7 +36,7 @@ class Sample:
     thousands of composite images never holds them all in memory.
     """
 
-    media: list[Any]
+    media: Any  # a list of media items, or a callable returning one (with __len__)
     texts: list[str]
     meta: dict[str, Any] = field(default_factory=dict)
 
@@ -109,16 +110,28 @@ class Benchmark:
             return self._download()
         return self.root
 
+    #: download into ``root`` itself (the hub's zip already holds the benchmark folder) instead of root/folder
+    hf_into_root: bool = False
+
     def _download(self) -> Path:
+        """Fetch the benchmark's files from the Hugging Face hub and unzip the archives among them."""
+        import zipfile
+
         try:
             from huggingface_hub import snapshot_download
         except ImportError as e:
             raise ModuleNotFoundError("downloading benchmark files needs huggingface_hub: "
                                       "pip install 't2v-bench[hub]'") from e
-        target = self.root / self.folder
-        snapshot_download(repo_id=self.hf_repo, repo_type="dataset", local_dir=str(target),
+        target = self.root if self.hf_into_root else self.root / self.folder
+        snapshot_download(repo_id=str(self.hf_repo), repo_type="dataset", local_dir=str(target),
                           allow_patterns=list(self.hf_patterns) or None)
-        return target
+        for archive in sorted(target.rglob("*.zip")):
+            marker = archive.with_suffix(".unzipped")
+            if not marker.exists():
+                with zipfile.ZipFile(archive) as z:
+                    z.extractall(archive.parent)
+                marker.touch()
+        return self.root / self.folder
 
     def missing(self, what: str, hint: str | None = None) -> BenchmarkDataError:
         """An error for a missing file, with the download instructions (or ``hint``)."""

@@ -146,10 +146,10 @@ class GenAIBenchImage(Benchmark):
     """
 
     name = "genai-bench-image"
-    media = ("image",)
-    hf_patterns = ("genai_image.json", "genai_skills.json")
+    media: tuple[str, ...] = ("image",)
+    hf_patterns: tuple[str, ...] = ("genai_image.json", "genai_skills.json")
     prompts_file = "genai_image.json"
-    models = ("DALLE_3", "SDXL_Turbo", "DeepFloyd_I_XL_v1", "Midjourney_6", "SDXL_2_1", "SDXL_Base")
+    models: tuple[str, ...] = ("DALLE_3", "SDXL_Turbo", "DeepFloyd_I_XL_v1", "Midjourney_6", "SDXL_2_1", "SDXL_Base")
     exts: tuple[str, ...] = IMAGE_EXTS
     kind = "image"
 
@@ -160,6 +160,8 @@ class GenAIBenchImage(Benchmark):
         n = int(options.get("prompts", self.option_defaults()["prompts"]))
         self.folder = self._folder(n)
         self.hf_repo = f"zhiqiulin/GenAI-Bench-{n}"
+        if not options.get("out"):  # scoring the published generations needs their archives too
+            self.hf_patterns = (*type(self).hf_patterns, *(f"{m}.zip" for m in self.models))
         self.download_hint = (
             f"Download {self.prompts_file} and genai_skills.json from the Hugging Face dataset "
             f"{self.hf_repo} into ROOT/{self.folder}/ (or pass --download when online).")
@@ -362,7 +364,7 @@ class GenAIRank(_RatedBenchmark):
     name = "genai-rank"
     folder = "GenAI-Image-Ranking-800"
     hf_repo = "zhiqiulin/GenAI-Image-Ranking-800"
-    hf_patterns = ("human_rating.json", "genai_skills.json")
+    hf_patterns: tuple[str, ...] = ("human_rating.json", "genai_skills.json")
     download_hint = ("Download human_rating.json and <gen_model>.zip (unzipped to <gen_model>/) from the Hugging "
                      "Face dataset zhiqiulin/GenAI-Image-Ranking-800 into ROOT/GenAI-Image-Ranking-800/.")
 
@@ -373,6 +375,7 @@ class GenAIRank(_RatedBenchmark):
         if options.get("gen_models"):
             gm = options.pop("gen_models")
             options["gen_model"] = gm if isinstance(gm, str) else gm[0]
+        self.hf_patterns = (*type(self).hf_patterns, f"{options.get('gen_model', 'DALLE_3')}.zip")
         super().__init__(root, download, **options)
         self.data = self.read_json("human_rating.json")
         self.gen = str(self.options["gen_model"])
@@ -466,6 +469,7 @@ class Winoground(_PairedCaptions):
     name = "winoground"
     folder = "winoground"
     hf_repo = "facebook/winoground"
+    hf_patterns = ("data/examples.jsonl", "data/images.zip")
     download_hint = ("Download data/examples.jsonl and data/images.zip from the Hugging Face dataset "
                      "facebook/winoground (gated: accept its terms) and unzip so that you have "
                      "ROOT/winoground/examples.jsonl and ROOT/winoground/images/ex_0_img_0.png ...")
@@ -552,6 +556,8 @@ class NaturalBenchRetrieval(_PairedCaptions):
     download_hint = ("Download NaturalBench-Retrieval.zip from the Hugging Face dataset BaiqiL/NaturalBench and "
                      "unzip so that you have ROOT/NaturalBench-Retrieval/metadata.json and .../images/.")
     hf_repo = "BaiqiL/NaturalBench"
+    hf_patterns = ("NaturalBench-Retrieval.zip",)
+    hf_into_root = True
 
     def records(self) -> list[dict[str, Any]]:
         if not hasattr(self, "_recs"):
@@ -803,6 +809,7 @@ class SeeTrue(Benchmark):
     name = "seetrue"
     folder = "seetrue"
     hf_repo = "yonatanbitton/SeeTRUE"
+    hf_patterns = ("SeeTRUE.csv", "images.zip")
     download_hint = ("Download SeeTRUE.csv and images.zip from the Hugging Face dataset yonatanbitton/SeeTRUE "
                      "into ROOT/seetrue/ and unzip images.zip there (ROOT/seetrue/images/<image>).")
 
@@ -849,7 +856,7 @@ def _loader(cls: type) -> Any:
     def load(root: Any = None, **options: Any) -> Any:
         return cls(root=root, **options)
 
-    load.__doc__ = f"Build the {cls.name!r} benchmark from the files under ``root``."
+    load.__doc__ = f"Build the {getattr(cls, 'name', '')!r} benchmark from the files under ``root``."
     load.__name__ = f"load_{cls.__name__}"
     return load
 

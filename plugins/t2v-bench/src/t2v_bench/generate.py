@@ -31,6 +31,7 @@ def generate_images(pipe: Any, prompts: dict[str, str], folder: str | Path, *, s
     """Generate one image per prompt id into ``folder/<id>.jpeg`` (existing files are kept); returns the
     paths written in this call."""
     import torch
+
     from t2v_core.progress import progress_bar
 
     out = Path(folder)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from t2v_core.errors import T2VError
 
 from .base import BenchResult, Sample
@@ -125,9 +126,7 @@ def run_benchmark(name: str, model: str | Any, *, root: str | Path | None = None
         store: a SQLite score store; ``"auto"`` is ``results_dir/scores.sqlite``; ``None`` disables resuming.
         scorer_options / call_options: keyword arguments for building the scorer / for each call.
     """
-    from t2v_core import ScoreStore, get_score_model
-
-    from t2v_core import registry
+    from t2v_core import ScoreStore, get_score_model, registry
 
     if isinstance(model, str):  # a misspelt model name fails before any file is read
         registry.get_spec(model)

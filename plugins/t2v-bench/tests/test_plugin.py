@@ -178,3 +178,13 @@ def test_core_cli_dispatches_to_bench(capsys):
 
     assert t2v_main(["bench", "list"]) == 0
     assert "genai-bench-image" in capsys.readouterr().out
+
+
+def test_report_without_matplotlib_draws_plain_svg(monkeypatch):
+    from t2v_bench.report import html_report
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    rec = {"benchmark": "genai-bench-image", "model": "m", "metrics": {"g/all": 0.5, "human/pearson": None},
+           "tables": [], "skills": {"g": {"basic": {"mean": 0.4, "std": 0.1, "n": 2}, "all": {"mean": 0.5}}}}
+    html = html_report([rec])
+    assert "<svg" in html and "<rect" in html and "m / g basic: 0.4000" in html and "n/a" in html

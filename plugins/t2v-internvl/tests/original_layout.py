@@ -45,7 +45,7 @@ def write_original_layout(native: Path, out: Path) -> Path:
     for key, value in state.items():
         name = _original_name(key)
         for part in ("q_proj", "k_proj", "v_proj"):
-            if f"attn.{part}." in name:
+            if name.startswith("vision_model.") and f".attn.{part}." in name:
                 fused.setdefault(name.replace(f"attn.{part}.", "attn.qkv."), {})[part] = value
                 break
         else:

@@ -305,6 +305,17 @@ def convert_original_state_dict(state: dict[str, torch.Tensor], vision_hidden: i
     return out
 
 
+def _check_mapped(model: Any, state: dict[str, torch.Tensor], name: str, folder: Path) -> None:
+    # every native weight must come from the checkpoint (a tied lm_head excepted), and every mapped one be used
+    names = set(model.state_dict())
+    tied = {"lm_head.weight"} if model.config.tie_word_embeddings else set()
+    missing = sorted(names - set(state) - tied)
+    unexpected = sorted(set(state) - names)
+    if missing or unexpected:
+        raise ValueError(f"{name}: the original weights in {folder} do not map onto InternVLForConditionalGeneration "
+                         f"(missing {missing[:5]}, unexpected {unexpected[:5]}); is this an InternVL checkpoint?")
+
+
 def load_original(folder: Path, *, device: Any, dtype: Any, system_message: str | None, name: str
                   ) -> InternVLModel:
     """An original-layout checkpoint whose language model transformers ships, mapped to the native classes."""
@@ -314,20 +325,20 @@ def load_original(folder: Path, *, device: Any, dtype: Any, system_message: str 
     arch = original_lm_architecture(folder)
     if arch not in _NATIVE_LM:
         raise RemoteCodeRequiredError(_remote_reason(name, arch))
-    tokenizer = AutoTokenizer.from_pretrained(str(folder), trust_remote_code=False)
+    if arch == "Qwen2ForCausalLM":
+        # name the class: the repo's config.json points at remote code, which AutoTokenizer would consult
+        from transformers import Qwen2Tokenizer
+
+        tokenizer = Qwen2Tokenizer.from_pretrained(str(folder))
+    else:
+        tokenizer = AutoTokenizer.from_pretrained(str(folder), trust_remote_code=False)
     # The original checkpoints talk through the "internvl2_5" conversation (ChatML), whatever their tokenizer says.
     tokenizer.chat_template = CHATML_TEMPLATE
     native = native_config_from_original(config, int(tokenizer.convert_tokens_to_ids(IMG_CONTEXT)))
-    with torch.device("meta"):
-        model = InternVLForConditionalGeneration(native)
     state = convert_original_state_dict(_read_state_dict(folder), native.vision_config.hidden_size)
-    missing, unexpected = model.load_state_dict(state, strict=False, assign=True)
-    missing = [k for k in missing if not (k == "lm_head.weight" and native.tie_word_embeddings)]
-    if missing or unexpected:
-        raise ValueError(f"{name}: the original weights in {folder} do not map onto InternVLForConditionalGeneration "
-                         f"(missing {missing[:5]}, unexpected {unexpected[:5]}); is this an InternVL checkpoint?")
-    if native.tie_word_embeddings:
-        model.tie_weights()
+    # from_pretrained with a state dict builds the model on the meta device and fills it from the mapped weights
+    model = InternVLForConditionalGeneration.from_pretrained(None, config=native, state_dict=state, dtype=dtype)
+    _check_mapped(model, state, name, folder)
     model.to(device=device, dtype=dtype).eval()
     tile = native.vision_config.image_size[0]
     return InternVLModel(model=model, tokenizer=tokenizer, tile=tile, tokens_per_tile=native.image_seq_length,

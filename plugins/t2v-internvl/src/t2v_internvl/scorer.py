@@ -79,9 +79,10 @@ class _RemoteModel(torch.nn.Module):
         if attention_mask is not None and position_ids is None:
             # remote language models take positions as given; count real tokens so left padding is harmless
             position_ids = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)[:, -input_ids.shape[1]:]
-        out = self.inner.language_model(inputs_embeds=self._embeds(input_ids, pixel_values),
-                                        attention_mask=attention_mask, position_ids=position_ids,
-                                        past_key_values=past_key_values, use_cache=use_cache)
+        lm = self.inner.language_model
+        cache = {loading._cache_kwarg(lm): past_key_values} if past_key_values is not None else {}
+        out = lm(inputs_embeds=self._embeds(input_ids, pixel_values), attention_mask=attention_mask,
+                 position_ids=position_ids, use_cache=use_cache, **cache)
         if logits_to_keep:
             out.logits = out.logits[:, -logits_to_keep:]
         return out
@@ -203,8 +204,9 @@ class InternVLScorer(HFVLMScorer):
     def generate_media(self, media: Sequence[Any], prompts: Sequence[str], max_new_tokens: int = 256,
                        **options: Any) -> list[str]:
         """Greedy answers to ``prompts[k]`` about ``media[k]``, stopping at the end of the assistant turn."""
-        if self.ivl.eos_token_ids and "eos_token_id" not in options:
-            self.model.generation_config.eos_token_id = self.ivl.eos_token_ids if self.ivl.layout != "remote" else None
+        if self.ivl.eos_token_ids and self.ivl.layout != "remote":
+            # stop at the end of the assistant turn (<|im_end|>), whatever the checkpoint's generation config says
+            self.model.generation_config.eos_token_id = self.ivl.eos_token_ids
         return super().generate_media(media, prompts, max_new_tokens=max_new_tokens, **options)
 
 

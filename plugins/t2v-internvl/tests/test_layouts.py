@@ -1,0 +1,85 @@
+"""Original-layout checkpoints: mapped onto the native classes (InternVL2.5 on Qwen2), or run as remote code."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from t2v_core.media import Video
+
+from . import reference as ref
+
+TEXTS = ["a red cube on a table", "two dogs playing in the snow"]
+
+
+def _images() -> list[Image.Image]:
+    rng = np.random.default_rng(5)
+    return [Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)) for w, h in [(40, 40), (200, 90)]]
+
+
+def test_mapped_original_weights_score_like_the_native_checkpoint(get_score):
+    """InternVL2.5-1B ships in the original layout; mapped onto the native classes it must score exactly as the
+    same weights saved natively."""
+    images = _images()
+    frames = [np.asarray(im.resize((48, 48))) for im in _images() * 3]
+    mapped = get_score("internvl2.5-1b")
+    native = get_score("internvl3-1b")
+    assert mapped.model.ivl.layout == "hf"  # no remote code ran
+    torch.testing.assert_close(mapped(images=images + [frames], texts=TEXTS, num_frames=4),
+                               native(images=images + [frames], texts=TEXTS, num_frames=4), rtol=1e-5, atol=1e-7)
+
+
+def test_remote_code_is_refused_without_trust_remote_code(offline_hub):
+    import t2v_core
+
+    from t2v_internvl.loading import RemoteCodeRequiredError
+
+    with pytest.raises(RemoteCodeRequiredError, match="trust_remote_code=True") as info:
+        t2v_core.VQAScore(model="internvl2-1b", device="cpu")
+    assert "'internvl2-1b'" in str(info.value) and "remote code" in str(info.value)
+
+
+@pytest.fixture(scope="module")
+def remote_plain(checkpoints):
+    """The fake remote repo loaded with its own code, for a plain forward written like the reference's."""
+    from transformers import AutoModel, AutoTokenizer
+
+    folder = checkpoints["remote"]
+    model = AutoModel.from_pretrained(folder, trust_remote_code=True).eval()
+    tok = AutoTokenizer.from_pretrained(folder, trust_remote_code=True)
+    model.img_context_token_id = tok.convert_tokens_to_ids("<IMG_CONTEXT>")
+    return model, tok
+
+
+def _remote_ref(model, tok, pixels: torch.Tensor, user: str) -> float:
+    # the remote Hermes-2 conversation: turns separated by <|im_end|> with no newline
+    query = (f"<|im_start|>system\n{model.system_message}<|im_end|><|im_start|>user\n{user}<|im_end|>"
+             "<|im_start|>assistant\n")
+    enc = tok(query, return_tensors="pt")
+    with torch.no_grad():
+        out = model(pixel_values=pixels, input_ids=enc["input_ids"], attention_mask=enc["attention_mask"],
+                    image_flags=torch.ones(pixels.shape[0], 1, dtype=torch.long))
+    return ref.p_answer(out.logits, tok)
+
+
+def test_remote_code_path_matches_its_own_forward(get_score, remote_plain):
+    model, tok = remote_plain
+    score = get_score("internvl2-1b", trust_remote_code=True)
+    assert score.model.ivl.layout == "remote"
+    images = _images()
+    frames = [Image.fromarray(f) for f in np.random.default_rng(2).integers(0, 256, (9, 30, 30, 3), dtype=np.uint8)]
+    got = score(images=images + [Video.from_frames(frames)], texts=TEXTS, num_frames=3)
+    for i, img in enumerate(images):
+        pixels = ref.image_pixels(img, 56)
+        for j, text in enumerate(TEXTS):
+            want = _remote_ref(model, tok, pixels, ref.image_user(pixels.shape[0], model.num_image_token, text))
+            assert abs(float(got[i, j]) - want) / want < 1e-4, (i, j, float(got[i, j]), want)
+    idx = ref.video_index(len(frames), 3)
+    pixels = ref.video_pixels([frames[k] for k in idx], 56)
+    for j, text in enumerate(TEXTS):
+        want = _remote_ref(model, tok, pixels, ref.video_user(3, model.num_image_token, text))
+        assert abs(float(got[2, j]) - want) / want < 1e-4
+    answers = score.model.generate(images[:1], ["What is it?"], max_new_tokens=2)
+    assert len(answers) == 1 and isinstance(answers[0], str)

@@ -30,7 +30,7 @@ def test_entry_point_registers_every_benchmark():
 
 def test_listing_imports_nothing_heavy():
     code = ("import sys, t2v_bench.cli as c; c.main(['list']); "
-            "print(sorted(m for m in ('torch', 'matplotlib', 'PIL', 'diffusers', 't2v_bench.datasets') "
+            "print(sorted(m for m in ('torch', 'numpy', 'matplotlib', 'PIL', 'diffusers', 't2v_bench.datasets') "
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"

@@ -102,9 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    from .runner import list_benchmarks
+    from t2v_core import registry  # not the runner: listing stays free of numpy and model code
 
-    specs = list_benchmarks()
+    specs = sorted(registry.benchmarks().specs.values(), key=lambda s: s.name)
     if args.json:
         print(json.dumps([{"name": s.name, "aliases": list(s.aliases), "media": list(s.media), "plugin": s.plugin,
                            "description": s.description} for s in specs], indent=1))

@@ -83,9 +83,15 @@ def spearman(gold: ArrayLike, metric: ArrayLike) -> float:
     return pearson(rankdata(g), rankdata(m))
 
 
-def _pair_signs(x: np.ndarray, y: np.ndarray, chunk: int = 1024):
+def _chunk_rows(n: int) -> int:
+    # about 4M matrix entries per chunk: bounded memory even for the ~17k items of Flickr8K-CF
+    return max(1, 4_000_000 // max(n, 1))
+
+
+def _pair_signs(x: np.ndarray, y: np.ndarray):
     """Yield, chunk by chunk of rows i, the signs of x[j]-x[i] and y[j]-y[i] for every pair i < j."""
     n = x.size
+    chunk = _chunk_rows(n)
     for s in range(0, n, chunk):
         rows = np.arange(s, min(s + chunk, n))
         cols = np.arange(n)
@@ -174,8 +180,9 @@ def _pairs(g: np.ndarray, m: np.ndarray, group: np.ndarray, sample_rate: float, 
     return np.concatenate(out_group), np.concatenate(out_diff), np.concatenate(out_sg), np.concatenate(out_sm)
 
 
-def _group_pair_chunks(g: np.ndarray, m: np.ndarray, chunk: int = 1024):
+def _group_pair_chunks(g: np.ndarray, m: np.ndarray):
     n = g.size
+    chunk = _chunk_rows(n)
     cols = np.arange(n)
     for s in range(0, n, chunk):
         rows = np.arange(s, min(s + chunk, n))

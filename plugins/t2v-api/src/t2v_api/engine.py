@@ -48,8 +48,8 @@ class CallFailed(Exception):
 _KEY_PATTERNS = (
     re.compile(r"sk-[A-Za-z0-9_\-*.]{4,}"),       # OpenAI keys, also partly masked ones
     re.compile(r"AIza[0-9A-Za-z_\-]{10,}"),       # Google API keys
-    re.compile(r"(?i)(bearer\s+)[^\s'\",]+"),
-    re.compile(r"(?i)((?:api[_-]?key|key|x-goog-api-key)['\"]?\s*[:=]\s*['\"]?)[^\s'\",&}]+"),
+    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9_\-.~+/=]{8,}"),
+    re.compile(r"(?i)((?:api[_-]?key|\bkey|x-goog-api-key)['\"]?\s*[:=]\s*['\"]?)[A-Za-z0-9_\-.~+/]{8,}"),
 )
 
 

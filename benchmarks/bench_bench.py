@@ -14,7 +14,6 @@ from __future__ import annotations
 import time
 
 import numpy as np
-
 from t2v_bench import metrics as M
 
 

@@ -188,3 +188,25 @@ def test_report_without_matplotlib_draws_plain_svg(monkeypatch):
            "tables": [], "skills": {"g": {"basic": {"mean": 0.4, "std": 0.1, "n": 2}, "all": {"mean": 0.5}}}}
     html = html_report([rec])
     assert "<svg" in html and "<rect" in html and "m / g basic: 0.4000" in html and "n/a" in html
+
+
+def test_score_samples_mixed_shapes_across_chunks(tmp_path):
+    """Samples of different shapes are scored in separate chunks and come back in their own order."""
+    from _bench_helpers import brightness_score
+    from t2v_bench.base import Sample
+    from t2v_bench.runner import score_samples
+
+    import t2v_core
+
+    imgs = [solid(tmp_path / f"{v}.png", (v, v, v)) for v in (10, 80, 160, 240)]
+    samples = [Sample([str(imgs[0])], ["a"]), Sample([str(imgs[1]), lambda: str(imgs[2])], ["b"]),
+               Sample([str(imgs[3])], ["c", "d"]), Sample([str(imgs[2])], ["e"]), Sample([str(imgs[1])], ["f"])]
+    scorer = t2v_core.get_score_model("example-brightness", device="cpu")
+    out = score_samples(scorer, samples, chunk=1, store=t2v_core.ScoreStore(tmp_path / "s.sqlite"))
+    expected = [[[brightness_score(imgs[0], "a")]],
+                [[brightness_score(imgs[1], "b")], [brightness_score(imgs[2], "b")]],
+                [[brightness_score(imgs[3], "c"), brightness_score(imgs[3], "d")]],
+                [[brightness_score(imgs[2], "e")]], [[brightness_score(imgs[1], "f")]]]
+    for got, exp in zip(out, expected):
+        assert got.shape == np.asarray(exp).shape
+        assert np.allclose(got, exp, atol=1e-6)

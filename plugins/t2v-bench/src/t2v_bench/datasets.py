@@ -252,7 +252,11 @@ class GenAIBenchImage(Benchmark):
                 f"Expected {self.source()}/<gen_model>/<prompt id>{self.exts[0]} for every prompt of "
                 f"{self.prompts_file}: generate the missing ones (`t2v bench generate`) or check --out/--gen-model."))
         else:
-            self.require(paths, f"published {self.kind}")
+            self.require(paths, f"published {self.kind}", hint=(
+                f"Without --out the published generations are scored: unzip the <model>.zip files of the Hugging "
+                f"Face dataset {self.hf_repo} to ROOT/{self.folder}/<model>/<prompt id>{self.exts[0]} (or pass "
+                f"--download). To score your own generator, pass --out DIR with DIR/<gen_model>/<prompt id>"
+                f"{self.exts[0]}."))
         return out
 
     # ---------------------------------------------------------------------------------- metrics

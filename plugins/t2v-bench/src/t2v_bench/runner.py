@@ -18,8 +18,10 @@ from t2v_core.errors import T2VError
 from .base import BenchResult, Sample
 
 DEFAULT_RESULTS = "t2v-bench-results"
-#: samples handed to one ``batch_forward`` call: bounds the memory of lazily built media (frames, grids)
-CHUNK = 64
+#: samples handed to one ``batch_forward`` call, and media items at most: bounds the memory held by
+#: lazily built media (36 decoded frames per video, 3x3 grids of rendered views)
+CHUNK = 32
+CHUNK_MEDIA = 256
 
 
 class BenchmarkRunError(T2VError, RuntimeError):
@@ -69,7 +71,10 @@ def score_samples(scorer: Any, samples: Sequence[Sample], *, store: Any = None, 
     by_shape: dict[tuple[int, int], list[int]] = {}
     for k, s in enumerate(samples):
         by_shape.setdefault(s.shape, []).append(k)
-    chunks = [idx[i:i + chunk] for idx in by_shape.values() for i in range(0, len(idx), chunk)]
+    chunks = []
+    for (n_media, _), idx in by_shape.items():
+        size = max(1, min(chunk, CHUNK_MEDIA // max(n_media, 1)))
+        chunks += [idx[i:i + size] for i in range(0, len(idx), size)]
     failures: list[Any] = []
     for idx in progress_bar(chunks, enabled=progress, desc="benchmark", unit="chunk", total=len(chunks)):
         dataset = [{"images": _resolve(samples[k]), "texts": list(samples[k].texts)} for k in idx]

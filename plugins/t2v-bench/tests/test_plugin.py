@@ -200,13 +200,32 @@ def test_score_samples_mixed_shapes_across_chunks(tmp_path):
 
     imgs = [solid(tmp_path / f"{v}.png", (v, v, v)) for v in (10, 80, 160, 240)]
     samples = [Sample([str(imgs[0])], ["a"]), Sample([str(imgs[1]), lambda: str(imgs[2])], ["b"]),
-               Sample([str(imgs[3])], ["c", "d"]), Sample([str(imgs[2])], ["e"]), Sample([str(imgs[1])], ["f"])]
-    scorer = t2v_core.get_score_model("example-brightness", device="cpu")
-    out = score_samples(scorer, samples, chunk=1, store=t2v_core.ScoreStore(tmp_path / "s.sqlite"))
+               Sample([str(imgs[3])], ["c", "d"]), Sample([str(imgs[2])], ["a"]), Sample([str(imgs[1])], ["f"]),
+               Sample([str(imgs[3])], ["a"])]
     expected = [[[brightness_score(imgs[0], "a")]],
                 [[brightness_score(imgs[1], "b")], [brightness_score(imgs[2], "b")]],
                 [[brightness_score(imgs[3], "c"), brightness_score(imgs[3], "d")]],
-                [[brightness_score(imgs[2], "e")]], [[brightness_score(imgs[1], "f")]]]
-    for got, exp in zip(out, expected):
-        assert got.shape == np.asarray(exp).shape
-        assert np.allclose(got, exp, atol=1e-6)
+                [[brightness_score(imgs[2], "a")]], [[brightness_score(imgs[1], "f")]],
+                [[brightness_score(imgs[3], "a")]]]
+    scorer = t2v_core.get_score_model("example-brightness", device="cpu")
+    calls = []
+    real_score = scorer.model.score
+
+    def spy(media, texts, **kw):
+        calls.append((len(media), len(texts)))
+        return real_score(media, texts, **kw)
+
+    scorer.model.score = spy
+    for chunk, merge, n_calls in ((1, 64, 4), (1, 2, 5), (8, 1, 6)):
+        calls.clear()
+        store = t2v_core.ScoreStore(tmp_path / f"s{chunk}{merge}.sqlite")
+        out = score_samples(scorer, samples, chunk=chunk, merge_media=merge, store=store)
+        for got, exp in zip(out, expected):
+            assert got.shape == np.asarray(exp).shape
+            assert np.allclose(got, exp, atol=1e-6)
+        # the three samples about "a" reach the scorer together unless merging is capped
+        assert len(calls) == n_calls, calls
+        # a rerun with the same store scores nothing
+        calls.clear()
+        assert all(np.allclose(a, b) for a, b in zip(score_samples(scorer, samples, store=store), out))
+        assert calls == []

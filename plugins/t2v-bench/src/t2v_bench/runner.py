@@ -8,6 +8,7 @@ import json
 import math
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,8 @@ DEFAULT_RESULTS = "t2v-bench-results"
 #: lazily built media (36 decoded frames per video, 3x3 grids of rendered views)
 CHUNK = 32
 CHUNK_MEDIA = 256
+#: media of samples sharing their texts stacked into one scorer call
+MERGE_MEDIA = 64
 
 
 class BenchmarkRunError(T2VError, RuntimeError):
@@ -57,34 +60,64 @@ def _resolve(sample: Sample) -> list[Any]:
     return [m() if callable(m) else m for m in media]
 
 
+@dataclass
+class _Job:
+    """Samples asking about the same texts, scored as one ``batch_forward`` sample: their media stacked."""
+
+    texts: tuple[str, ...]
+    parts: list[tuple[int, int, int]] = field(default_factory=list)  # (sample index, first row, rows)
+    n_media: int = 0
+
+
+def _jobs(samples: Sequence[Sample], merge_media: int) -> list[_Job]:
+    # The core's batch_forward hands the scorer one sample at a time; benchmarks of single (image, prompt)
+    # pairs whose prompt recurs (one image per generator, nine per GenAI-Rank prompt) are merged so that the
+    # scorer sees all those images against the prompt in one call. Scores and store keys are unchanged.
+    open_jobs: dict[tuple[str, ...], _Job] = {}
+    jobs: list[_Job] = []
+    for k, s in enumerate(samples):
+        m, key = s.shape[0], tuple(s.texts)
+        job = open_jobs.get(key)
+        if job is None or job.n_media + m > merge_media:
+            job = open_jobs[key] = _Job(key)
+            jobs.append(job)
+        job.parts.append((k, job.n_media, m))
+        job.n_media += m
+    return jobs
+
+
 def score_samples(scorer: Any, samples: Sequence[Sample], *, store: Any = None, batch_size: int | None = None,
                   question_template: str | None = None, answer_template: str | None = None,
-                  progress: bool | None = None, chunk: int = CHUNK, **call_options: Any) -> list[np.ndarray]:
+                  progress: bool | None = None, chunk: int = CHUNK, merge_media: int = MERGE_MEDIA,
+                  **call_options: Any) -> list[np.ndarray]:
     """Score every sample with a ``t2v_core`` scorer; ``out[k]`` is the ``M x N`` array of sample ``k``.
 
-    Samples are scored in chunks of the same shape through ``scorer.batch_forward(..., store=store)``, so
-    that an interrupted run resumes from the store. Failed pairs stay NaN (the caller decides).
+    Samples with the same texts are stacked (up to ``merge_media`` media; 1 disables it), then scored in
+    chunks of the same shape through ``scorer.batch_forward(..., store=store)``, so that an interrupted run
+    resumes from the store. Failed pairs make a :class:`BenchmarkRunError` after every chunk is done.
     """
     from t2v_core.progress import progress_bar
 
     out: list[np.ndarray | None] = [None] * len(samples)
-    by_shape: dict[tuple[int, int], list[int]] = {}
-    for k, s in enumerate(samples):
-        by_shape.setdefault(s.shape, []).append(k)
+    by_shape: dict[tuple[int, int], list[_Job]] = {}
+    for job in _jobs(samples, merge_media):
+        by_shape.setdefault((job.n_media, len(job.texts)), []).append(job)
     chunks = []
-    for (n_media, _), idx in by_shape.items():
+    for (n_media, _), group in by_shape.items():
         size = max(1, min(chunk, CHUNK_MEDIA // max(n_media, 1)))
-        chunks += [idx[i:i + size] for i in range(0, len(idx), size)]
+        chunks += [group[i:i + size] for i in range(0, len(group), size)]
     failures: list[Any] = []
-    for idx in progress_bar(chunks, enabled=progress, desc="benchmark", unit="chunk", total=len(chunks)):
-        dataset = [{"images": _resolve(samples[k]), "texts": list(samples[k].texts)} for k in idx]
+    for jobs in progress_bar(chunks, enabled=progress, desc="benchmark", unit="chunk", total=len(chunks)):
+        dataset = [{"images": [m for k, _, _ in job.parts for m in _resolve(samples[k])], "texts": list(job.texts)}
+                   for job in jobs]
         scores = scorer.batch_forward(dataset, batch_size, question_template=question_template,
                                       answer_template=answer_template, store=store, progress=False,
                                       on_error="nan", **call_options)
         failures += list(getattr(scorer, "failures", []) or [])
         arr = scores.detach().cpu().double().numpy()
-        for r, k in enumerate(idx):
-            out[k] = arr[r]
+        for r, job in enumerate(jobs):
+            for k, start, rows in job.parts:
+                out[k] = arr[r, start:start + rows]
     if failures or any(np.isnan(a).any() for a in out if a is not None):
         n = sum(int(np.isnan(a).sum()) for a in out if a is not None)
         first = failures[0].error if failures else "NaN score"

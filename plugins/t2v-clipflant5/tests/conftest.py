@@ -8,16 +8,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from PIL import Image
+from _clipflant5_helpers import FIXTURES, GOLDEN
 
 # tiny models on a shared machine: one thread avoids thread-pool contention that makes each op ~100x slower
 torch.set_num_threads(1)
-
-FIXTURES = Path(__file__).parent / "fixtures"
-GOLDEN = FIXTURES / "golden"
-CHECKPOINT = "zhiqiulin/clip-flant5-xxl"
-TOKENIZER = "google/flan-t5-xxl"
-TOWER = "openai/clip-vit-large-patch14-336"
 
 
 @pytest.fixture(scope="session")
@@ -34,17 +28,22 @@ def hub_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def offline_hub(hub_cache: Path) -> Path:
     """HF_HUB_CACHE pointed at the fixture copy with HF_HUB_OFFLINE=1, for the whole session."""
     mp = pytest.MonkeyPatch()
-    mp.setenv("HF_HUB_CACHE", str(hub_cache))
-    mp.setenv("HF_HUB_OFFLINE", "1")
-    mp.setenv("TRANSFORMERS_OFFLINE", "1")
+    point_hub_at(mp, hub_cache)
     mp.setenv("T2V_PROGRESS", "0")
-    # huggingface_hub reads these once at import: refresh its constants if it is already imported
-    import huggingface_hub.constants as hc
-
-    mp.setattr(hc, "HF_HUB_CACHE", str(hub_cache), raising=False)
-    mp.setattr(hc, "HF_HUB_OFFLINE", True, raising=False)
     yield hub_cache
     mp.undo()
+
+
+def point_hub_at(mp: pytest.MonkeyPatch, cache: Path) -> None:
+    """Use ``cache`` as the HF cache, offline (env for subprocesses, constants for this process)."""
+    mp.setenv("HF_HUB_CACHE", str(cache))
+    mp.setenv("HF_HUB_OFFLINE", "1")
+    mp.setenv("TRANSFORMERS_OFFLINE", "1")
+    # huggingface_hub reads these once at import: refresh its constants too
+    import huggingface_hub.constants as hc
+
+    mp.setattr(hc, "HF_HUB_CACHE", str(cache))
+    mp.setattr(hc, "HF_HUB_OFFLINE", True)
 
 
 @pytest.fixture(scope="session")
@@ -53,21 +52,9 @@ def golden() -> dict:
     return json.loads((GOLDEN / "golden.json").read_text())
 
 
-def reference_image(name: str) -> Image.Image:
-    """A golden image as the reference loaded it: ``Image.open(path).convert("RGB")`` (alpha dropped)."""
-    return Image.open(GOLDEN / "images" / name).convert("RGB")
-
-
 @pytest.fixture(scope="session")
 def xxl(offline_hub: Path):
     """The clip-flant5-xxl scorer, built by name through the installed entry point."""
     import t2v_core
 
     return t2v_core.VQAScore(model="clip-flant5-xxl", device="cpu")
-
-
-def snapshot(cache: Path, repo: str) -> Path:
-    """The snapshot folder of ``repo`` in ``cache``."""
-    repo_dir = cache / f"models--{repo.replace('/', '--')}"
-    commit = (repo_dir / "refs" / "main").read_text().strip()
-    return repo_dir / "snapshots" / commit

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from conftest import GOLDEN, reference_image
+from _clipflant5_helpers import GOLDEN, reference_image
 
 RTOL = 1e-4
 MODEL_OF = {"t5_chat": "clip-flant5-xxl", "t5_chat_no_system": "clip-flant5-xxl-no-system"}

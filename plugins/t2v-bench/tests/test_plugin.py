@@ -229,3 +229,32 @@ def test_score_samples_mixed_shapes_across_chunks(tmp_path):
         calls.clear()
         assert all(np.allclose(a, b) for a, b in zip(score_samples(scorer, samples, store=store), out))
         assert calls == []
+
+
+def test_generate_command_with_a_fake_diffusers(genai_root, tmp_path, monkeypatch, capsys):
+    """The command's wiring (prompts, folder, --limit, the follow-up hint); diffusers itself is faked."""
+    from PIL import Image
+
+    loaded = {}
+
+    class FakePipe:
+        def to(self, device):
+            loaded["device"] = device
+            return self
+
+        def __call__(self, prompt, **kw):
+            return types.SimpleNamespace(images=[Image.new("RGB", (8, 8), (1, 2, 3))])
+
+    class AutoPipelineForText2Image:
+        @staticmethod
+        def from_pretrained(name, torch_dtype):
+            loaded["name"] = name
+            return FakePipe()
+
+    monkeypatch.setitem(sys.modules, "diffusers", types.SimpleNamespace(AutoPipelineForText2Image=AutoPipelineForText2Image))
+    out = tmp_path / "outputs"
+    assert main(["generate", "--gen-model", "org/sd", "--root", str(genai_root), "--out", str(out), "--limit", "2",
+                 "--device", "cpu"]) == 0
+    assert loaded == {"name": "org/sd", "device": "cpu"}
+    assert sorted(p.name for p in (out / "org" / "sd").iterdir()) == ["00000.jpeg", "00001.jpeg"]
+    assert "t2v bench run genai-bench-image" in capsys.readouterr().out

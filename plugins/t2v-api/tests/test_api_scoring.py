@@ -182,3 +182,17 @@ def test_request_shape_on_the_wire(make, server, protocol) -> None:
         thinking = get("thinkingConfig", "thinking_config")
         assert thinking.get("thinkingBudget", thinking.get("thinking_budget")) == 0
     assert not any(k in json.dumps(body) for k in KEYS)
+
+
+@pytest.mark.parametrize("protocol", PROTOS)
+def test_generate_returns_the_models_text(make, server, protocol) -> None:
+    score = make(protocol)
+    images = random_images(2, seed=8)
+    answers = score.model.generate(images=images, texts=["Describe it.", "What colour?"])
+    assert len(answers) == 2 and len(server.requests) == 2
+    for r in server.requests:
+        i = next(k for k, im in enumerate(images) if np.array_equal(np.asarray(im), decode_png(r.media[0][1])))
+        assert answers[i] == server.truth_of(r).candidates[0].token  # the fake's answer: its top token
+        cfg = r.body.get("generationConfig", {})
+        assert not r.body.get("logprobs") and not cfg.get("responseLogprobs", cfg.get("response_logprobs"))
+    assert score.model.last_usage.succeeded == 2

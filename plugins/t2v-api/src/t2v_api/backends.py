@@ -82,7 +82,9 @@ class OpenAIBackend:
             await self.client.close()
             self.client = None
 
-    def build(self, parts: list[MediaPart], question: str, preamble: str | None) -> dict[str, Any]:
+    def build(self, parts: list[MediaPart], question: str, preamble: str | None,
+              generate_tokens: int | None = None) -> dict[str, Any]:
+        """The request; with ``generate_tokens`` a plain text generation (no log-probabilities)."""
         content: list[dict[str, Any]] = []
         if preamble:
             content.append({"type": "text", "text": preamble})
@@ -92,8 +94,11 @@ class OpenAIBackend:
                 url["detail"] = self.image_detail
             content.append({"type": "image_url", "image_url": url})
         content.append({"type": "text", "text": question})
-        kwargs: dict[str, Any] = {"model": self.model, "messages": [{"role": "user", "content": content}],
-                                  "logprobs": True, "top_logprobs": self.top_logprobs, "max_tokens": self.max_tokens}
+        kwargs: dict[str, Any] = {"model": self.model, "messages": [{"role": "user", "content": content}]}
+        if generate_tokens is None:
+            kwargs.update(logprobs=True, top_logprobs=self.top_logprobs, max_tokens=self.max_tokens)
+        else:
+            kwargs.update(max_tokens=generate_tokens)
         if self.temperature is not None:
             kwargs["temperature"] = self.temperature
         if self.extra_body:
@@ -101,6 +106,20 @@ class OpenAIBackend:
         return kwargs
 
     async def send(self, request: dict[str, Any]) -> Reply:
+        """Send a scoring request; the reply's first-token candidates and token counts."""
+        return self.parse(await self._post(request))
+
+    async def send_text(self, request: dict[str, Any]) -> tuple[str, Reply]:
+        """Send a generation request; the generated text and the token counts."""
+        body = await self._post(request)
+        try:
+            text = body["choices"][0]["message"]["content"]
+        except (KeyError, IndexError, TypeError):
+            raise CallFailed("bad_reply", f"malformed reply: no choices[0].message.content in {str(body)[:120]}") from None
+        usage = body.get("usage") if isinstance(body.get("usage"), dict) else {}
+        return str(text or ""), Reply([], _int(usage.get("prompt_tokens")), _int(usage.get("completion_tokens")))
+
+    async def _post(self, request: dict[str, Any]) -> Any:
         import openai
 
         try:
@@ -117,7 +136,7 @@ class OpenAIBackend:
             body = json.loads(body_bytes)
         except ValueError:
             raise CallFailed("bad_reply", f"malformed reply: not JSON ({body_bytes[:60]!r})") from None
-        return self.parse(body)
+        return body
 
     def parse(self, body: Any) -> Reply:
         """Read the first token's candidates; a well-formed reply without log-probabilities is ``no_logprobs``."""
@@ -210,7 +229,9 @@ class GeminiBackend:
             await self.client.aio.aclose()
             self.client = None
 
-    def build(self, parts: list[MediaPart], question: str, preamble: str | None) -> dict[str, Any]:
+    def build(self, parts: list[MediaPart], question: str, preamble: str | None,
+              generate_tokens: int | None = None) -> dict[str, Any]:
+        """The request; with ``generate_tokens`` a plain text generation (no log-probabilities)."""
         from google.genai import types
 
         gparts: list[Any] = []
@@ -222,8 +243,10 @@ class GeminiBackend:
                 part.video_metadata = types.VideoMetadata(fps=p.fps)
             gparts.append(part)
         gparts.append(types.Part.from_text(text=question))
+        scoring = generate_tokens is None
         config = types.GenerateContentConfig(
-            response_logprobs=True, logprobs=self.top_logprobs, max_output_tokens=self.max_output_tokens,
+            response_logprobs=True if scoring else None, logprobs=self.top_logprobs if scoring else None,
+            max_output_tokens=self.max_output_tokens if scoring else generate_tokens,
             temperature=self.temperature, candidate_count=1,
             thinking_config=None if self.thinking_budget is None else types.ThinkingConfig(
                 thinking_budget=self.thinking_budget),
@@ -233,6 +256,22 @@ class GeminiBackend:
         return {"model": self.model, "contents": [types.Content(role="user", parts=gparts)], "config": config}
 
     async def send(self, request: dict[str, Any]) -> Reply:
+        """Send a scoring request; the reply's first-token candidates and token counts."""
+        return self.parse(await self._post(request))
+
+    async def send_text(self, request: dict[str, Any]) -> tuple[str, Reply]:
+        """Send a generation request; the generated text (thought parts left out) and the token counts."""
+        body = await self._post(request)
+        try:
+            parts = body["candidates"][0]["content"]["parts"]
+            text = "".join(p.get("text", "") for p in parts if isinstance(p, dict) and not p.get("thought"))
+        except (KeyError, IndexError, TypeError, AttributeError):
+            raise CallFailed("bad_reply", f"malformed reply: no candidates[0].content.parts in {str(body)[:120]}") from None
+        usage = body.get("usageMetadata") if isinstance(body.get("usageMetadata"), dict) else {}
+        out = _int(usage.get("candidatesTokenCount")) + _int(usage.get("thoughtsTokenCount"))
+        return text, Reply([], _int(usage.get("promptTokenCount")), out)
+
+    async def _post(self, request: dict[str, Any]) -> dict[str, Any]:
         from google.genai import errors
 
         try:
@@ -256,7 +295,7 @@ class GeminiBackend:
             body = None
         if not isinstance(body, dict):
             raise CallFailed("bad_reply", f"malformed reply: not a JSON object ({str(raw)[:60]!r})")
-        return self.parse(body)
+        return body
 
     def parse(self, body: dict[str, Any]) -> Reply:
         """Read ``candidates[0].logprobsResult.topCandidates[0].candidates`` (camelCase, as the service sends)."""

@@ -274,6 +274,55 @@ class APIScorer(Scorer):
                           stacklevel=3)
         return out
 
+    def generate_media(self, media: Sequence[Media], prompts: Sequence[str], max_new_tokens: int = 256,
+                       num_frames: int | None = None, fps: float | None = None) -> list[str]:
+        """Answer ``prompts[k]`` about ``media[k]`` (concurrently, with the same retries as scoring).
+
+        Raises :class:`t2v_core.ScoringError` if some prompts failed; its ``scores`` holds the answers, with
+        ``None`` for the failed ones.
+        """
+        from t2v_core.errors import ScoringError
+
+        if num_frames is not None and fps is not None:
+            raise ValueError("pass num_frames or fps, not both")
+        encoded = [self.encode_media(m, num_frames, fps) for m in media]
+        self.last_usage = Usage(price_per_mtok=self.price)  # type: ignore[arg-type]
+
+        async def run() -> list[Any]:
+            backend = self.make_backend()
+            await backend.open()
+            state = RunState(usage=self.last_usage, verified=self._verified)
+
+            def job(k: int) -> Any:
+                async def go() -> str:
+                    parts, pre = encoded[k]
+                    text, reply = await backend.send_text(backend.build(parts, prompts[k], pre, int(max_new_tokens)))
+                    state.usage.input_tokens += reply.input_tokens
+                    state.usage.output_tokens += reply.output_tokens
+                    state.usage.succeeded += 1
+                    state.verified = True
+                    return text
+                return go
+
+            try:
+                return await run_requests([job(k) for k in range(len(prompts))],
+                                          concurrency=self._opt("max_concurrency"), policy=self.policy,
+                                          limiter=self.limiter, state=state)
+            finally:
+                await backend.close()
+
+        outcomes = run_sync(run)
+        answers = [oc.value if oc.error is None else None for oc in outcomes]
+        failures = [PairFailure(k, k, redact(oc.error.message, [self._api_key.reveal()]), kind=oc.error.kind,
+                                detail={"status": oc.error.status, "attempts": oc.attempts})
+                    for k, oc in enumerate(outcomes) if oc.error is not None]
+        self.last_usage.failed = len(failures)
+        self.usage.add(self.last_usage)
+        if failures:
+            raise ScoringError(f"{len(failures)} of {len(prompts)} prompts failed; first: prompt "
+                               f"{failures[0].media_index}: {failures[0].error}", failures=failures, scores=answers)
+        return [str(a) for a in answers]
+
     async def _run(self, pairs: list[tuple[int, int]], encoded: dict[int, tuple[list[MediaPart], str | None]],
                    filled: list[tuple[str, str]]) -> list[Any]:
         backend = self.make_backend()

@@ -50,6 +50,19 @@ def test_429_honours_retry_after(make, server, protocol) -> None:
 
 
 @pytest.mark.parametrize("protocol", PROTOS)
+def test_retry_after_beyond_the_limit_fails_the_pair_at_once(make, server, protocol) -> None:
+    server.retry_after = 30
+    server.script(["429"])
+    score = make(protocol, max_retry_wait=1.0)
+    t0 = time.perf_counter()
+    out = score(images=random_images(1), texts=["x"], on_error="nan")
+    assert time.perf_counter() - t0 < 10
+    assert torch.isnan(out).all()
+    f = score.failures[0]
+    assert f.kind == "rate_limit" and "max_retry_wait" in f.error and f.detail["status"] == 429
+
+
+@pytest.mark.parametrize("protocol", PROTOS)
 def test_500s_are_retried_then_recorded(make, server, protocol) -> None:
     server.script(["500", "503"])
     score = make(protocol, max_retries=2, max_concurrency=1)  # one at a time: the script hits one pair

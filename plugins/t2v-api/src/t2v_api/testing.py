@@ -292,16 +292,20 @@ class _Handler(BaseHTTPRequestHandler):
         if fault in ("429", "500", "503"):
             status = int(fault)
             headers: dict[str, str] = {}
-            if status == 429 and fake.retry_after is not None:
-                headers["Retry-After"] = f"{fake.retry_after:g}"
             if protocol == "openai":
+                if status == 429 and fake.retry_after is not None:
+                    headers["Retry-After"] = f"{fake.retry_after:g}"
                 body = {"error": {"message": "Rate limit reached" if status == 429 else "The server had an error",
                                   "type": "rate_limit_error" if status == 429 else "server_error",
                                   "param": None, "code": None}}
             else:
+                # Google sends the wait in the body (google.rpc.RetryInfo), not in a Retry-After header
                 body = {"error": {"code": status, "message": "Resource has been exhausted" if status == 429
                                   else "Internal error encountered.",
                                   "status": "RESOURCE_EXHAUSTED" if status == 429 else "INTERNAL"}}
+                if status == 429 and fake.retry_after is not None:
+                    body["error"]["details"] = [{"@type": "type.googleapis.com/google.rpc.RetryInfo",
+                                                 "retryDelay": f"{fake.retry_after:g}s"}]
             self._send(status, body, headers)
             return True
         if fault == "malformed":

@@ -197,8 +197,8 @@ def _eos_ids(tokenizer: Any, *extra: int | None) -> list[int]:
 # ---------------------------------------------------------------------------------------------- hf layout
 
 
-def load_hf(folder_or_repo: str, *, device: Any, dtype: Any, revision: str | None, system_message: str | None
-            ) -> InternVLModel:
+def load_hf(folder_or_repo: str, *, device: Any, dtype: Any, revision: str | None, system_message: str | None,
+            **model_kwargs: Any) -> InternVLModel:
     """A native checkpoint, through ``InternVLForConditionalGeneration`` and its processor."""
     from transformers import AutoProcessor, InternVLForConditionalGeneration
 
@@ -206,7 +206,7 @@ def load_hf(folder_or_repo: str, *, device: Any, dtype: Any, revision: str | Non
 
     processor = from_pretrained(AutoProcessor, folder_or_repo, revision=revision, what="processor")
     model = from_pretrained(InternVLForConditionalGeneration, folder_or_repo, revision=revision, what="model",
-                            dtype=dtype)
+                            dtype=dtype, **model_kwargs)
     model.to(device).eval()
     ip = processor.image_processor
     size = ip.size if isinstance(ip.size, dict) else dict(ip.size.items()) if hasattr(ip.size, "items") else vars(ip.size)
@@ -271,6 +271,7 @@ def native_config_from_original(config: dict[str, Any], image_token_id: int) -> 
                   hidden_act=v.get("hidden_act", "gelu"), layer_norm_eps=v.get("layer_norm_eps", 1e-6),
                   norm_type=v.get("norm_type", "layer_norm"), use_qk_norm=bool(v.get("qk_normalization", False)),
                   attention_bias=bool(v.get("qkv_bias", True)), image_size=[tile, tile], patch_size=[patch, patch],
+                  # InternViT applies no final norm; the native tower skips it when use_mean_pooling is set
                   use_absolute_position_embeddings=True, use_mean_pooling=True)
     ratio = float(config.get("downsample_ratio", 0.5))
     select = int(config.get("select_layer", -1))
@@ -316,8 +317,8 @@ def _check_mapped(model: Any, state: dict[str, torch.Tensor], name: str, folder:
                          f"(missing {missing[:5]}, unexpected {unexpected[:5]}); is this an InternVL checkpoint?")
 
 
-def load_original(folder: Path, *, device: Any, dtype: Any, system_message: str | None, name: str
-                  ) -> InternVLModel:
+def load_original(folder: Path, *, device: Any, dtype: Any, system_message: str | None, name: str,
+                  **model_kwargs: Any) -> InternVLModel:
     """An original-layout checkpoint whose language model transformers ships, mapped to the native classes."""
     from transformers import AutoTokenizer, InternVLForConditionalGeneration
 
@@ -337,7 +338,8 @@ def load_original(folder: Path, *, device: Any, dtype: Any, system_message: str 
     native = native_config_from_original(config, int(tokenizer.convert_tokens_to_ids(IMG_CONTEXT)))
     state = convert_original_state_dict(_read_state_dict(folder), native.vision_config.hidden_size)
     # from_pretrained with a state dict builds the model on the meta device and fills it from the mapped weights
-    model = InternVLForConditionalGeneration.from_pretrained(None, config=native, state_dict=state, dtype=dtype)
+    model = InternVLForConditionalGeneration.from_pretrained(None, config=native, state_dict=state, dtype=dtype,
+                                                             **model_kwargs)
     _check_mapped(model, state, name, folder)
     model.to(device=device, dtype=dtype).eval()
     tile = native.vision_config.image_size[0]
@@ -385,8 +387,8 @@ def load_remote(folder_or_repo: str, *, device: Any, dtype: Any, revision: str |
 
 
 def load(name: str, checkpoint: str, *, device: Any, dtype: Any, revision: str | None = None,
-         system_message: str | None = None, trust_remote_code: bool = False, remote_only: bool = False
-         ) -> tuple[InternVLModel, str]:
+         system_message: str | None = None, trust_remote_code: bool = False, remote_only: bool = False,
+         attn_implementation: str | None = None) -> tuple[InternVLModel, str]:
     """Load ``checkpoint`` for model ``name`` in whatever layout it is; returns the model and its revision.
 
     A native checkpoint loads natively. An original-layout one is mapped onto the native classes when its
@@ -398,13 +400,16 @@ def load(name: str, checkpoint: str, *, device: Any, dtype: Any, revision: str |
     folder = _resolve_folder(checkpoint, revision)
     layout = checkpoint_layout(folder)
     rev = weights_revision(checkpoint, revision) or str(folder)
+    extra = {"attn_implementation": attn_implementation} if attn_implementation else {}
     if layout == "hf":
-        return load_hf(str(folder), device=device, dtype=dtype, revision=None, system_message=system_message), rev
+        return load_hf(str(folder), device=device, dtype=dtype, revision=None, system_message=system_message,
+                       **extra), rev
     arch = original_lm_architecture(folder)
     template = json.loads((folder / "config.json").read_text()).get("template")
     mappable = arch in _NATIVE_LM and template == "internvl2_5" and not remote_only
     if mappable:
-        return load_original(folder, device=device, dtype=dtype, system_message=system_message, name=name), rev
+        return load_original(folder, device=device, dtype=dtype, system_message=system_message, name=name,
+                             **extra), rev
     if not trust_remote_code:
         why = arch if arch not in _NATIVE_LM else f"{arch} with the {template!r} conversation template"
         raise RemoteCodeRequiredError(_remote_reason(name, why))

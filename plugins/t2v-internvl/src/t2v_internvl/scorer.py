@@ -139,7 +139,7 @@ class InternVLScorer(HFVLMScorer):
         self.ivl, self.weights_revision = loading.load(
             self.name, checkpoint, device=self.device, dtype=self.dtype, revision=opts["revision"],
             system_message=system if system else None, trust_remote_code=bool(opts["trust_remote_code"]),
-            remote_only=bool(opts["remote_only"]))
+            remote_only=bool(opts["remote_only"]), attn_implementation=opts["attn_implementation"])
         if system == "" and self.ivl.layout == "remote":
             self.ivl.system_message = ""
         self.tokenizer = self.ivl.tokenizer
@@ -157,14 +157,8 @@ class InternVLScorer(HFVLMScorer):
 
     # ------------------------------------------------------------------ media
     def prepare_image(self, image: Any, **options: Any) -> Visual:
-        """Dynamic tiling: up to ``max_tiles`` tiles plus a thumbnail."""
+        """Dynamic tiling: up to ``max_tiles`` tiles plus a thumbnail (the prepared item's data is a Visual)."""
         return image_visual(image, self.ivl.tile, self.options["max_tiles"], self.ivl.mean, self.ivl.std)
-
-    def prepare(self, item: Any, **options: Any) -> PreparedMedia:
-        """An image or video as tiles (the data of the prepared item is a :class:`Visual`)."""
-        if isinstance(item, Video):
-            return self.prepare_video(item, **options)
-        return PreparedMedia("image", self.prepare_image(item.image, **options))
 
     def prepare_video(self, video: Video, num_frames: int | None = 16, fps: float | None = None,
                       **options: Any) -> PreparedMedia:

@@ -221,13 +221,25 @@ class HFVLMScorer(Scorer):
 
     def next_position(self, inputs: dict[str, Any], length: int) -> int:
         """Position id of the token that follows a prefix of ``length`` tokens, called right after the
-        prefix's forward pass. 1-D rope: ``length``; mrope models that record ``rope_deltas`` (their vision
-        tokens take fewer positions than tokens): ``length + rope_deltas``."""
-        for owner in self._rope_owners():
-            delta = owner.rope_deltas
-            if isinstance(delta, torch.Tensor):
-                return length + int(delta.reshape(-1)[0])
-        return length
+        prefix's forward pass. 1-D rope: ``length``. mrope models (they record ``rope_deltas``): one more than
+        the last prefix token's position, from the model's own ``get_rope_index`` over the prefix (its vision
+        tokens take fewer positions than tokens, and text after a video need not start at max + 1)."""
+        owners = self._rope_owners()
+        if not owners:
+            return length
+        for owner in owners:
+            fn = getattr(owner, "get_rope_index", None)
+            if fn is None:
+                continue
+            params = inspect.signature(fn).parameters
+            kwargs = {k: v for k, v in inputs.items() if k in params}
+            if "input_ids" not in kwargs:
+                continue
+            with torch.inference_mode():
+                positions = fn(**kwargs)[0]
+            return int(positions[:, 0, -1].max()) + 1
+        delta = next((o.rope_deltas for o in owners if isinstance(o.rope_deltas, torch.Tensor)), None)
+        return length + (int(delta.reshape(-1)[0]) if delta is not None else 0)
 
     def text_position_ids(self, start: int, batch: int, length: int) -> torch.Tensor:
         """Position ids of ``length`` plain-text tokens from ``start``: ``(batch, length)``, or

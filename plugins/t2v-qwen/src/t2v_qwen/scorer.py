@@ -1,0 +1,141 @@
+"""VQAScore with Qwen2-VL, Qwen2.5-VL and Qwen3-VL: the t2v-hf scorer plus Qwen's image and video handling.
+
+Images are resized as qwen-vl-utils' ``fetch_image`` does before the processor; videos are decoded by the core
+(PyAV or decord), sampled and resized as ``fetch_video`` does, and handed to the model natively as frames.
+The score itself (one forward pass, P(first answer token), prefix KV reuse) is :class:`t2v_hf.scorer.HFVLMScorer`'s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import os
+
+import numpy as np
+import torch
+from PIL import Image as PILImage
+from PIL import ImageOps
+
+from t2v_core.media import Image, Media, Video
+from t2v_hf.scorer import HFVLMScorer, PreparedMedia
+
+from . import vision
+
+TEMPORAL_SPACINGS = ("reference", "true")
+ALPHAS = ("drop", "white")
+
+
+class QwenVLScorer(HFVLMScorer):
+    """Qwen-VL VQAScore. Call options: ``fps`` (default 8.0, or ``"dynamic"``) or ``num_frames`` for videos.
+
+    Constructor options (besides t2v-hf's ``checkpoint``, ``answer_likelihood``, ``prefix_reuse``, ...):
+        temporal_spacing: ``"reference"`` (default) places Qwen2.5-VL's video frames 1.0 s apart per temporal
+            grid step, whatever the sampling rate, as the reference did (its processor never saw the fps);
+            ``"true"`` uses the real spacing, ``temporal_patch_size / sampled fps``.
+        video_max_pixels: the per-frame pixel budget of videos before the processor (reference: 360*420).
+        alpha: ``"drop"`` (default, the reference: an image file with transparency is read with
+            ``PIL.Image.convert("RGB")``, so transparent pixels keep their stored colour) or ``"white"`` (the
+            core's loading: transparency composited on white). Only image files read from a path differ.
+    """
+
+    call_options: ClassVar[dict[str, Any]] = {"fps": 8.0, "num_frames": None}
+    default_batch_size: ClassVar[int] = 8
+    init_options: ClassVar[dict[str, Any]] = {**HFVLMScorer.init_options, "temporal_spacing": "reference",
+                                               "video_max_pixels": vision.REFERENCE_VIDEO_MAX_PIXELS,
+                                               "alpha": "drop"}
+
+    def load(self) -> None:
+        """Load as t2v-hf does, then read the Qwen geometry (patch, merge, temporal patch) from the processor."""
+        spacing = self.options.get("temporal_spacing", "reference")
+        if spacing not in TEMPORAL_SPACINGS:
+            raise ValueError(f"temporal_spacing must be one of {TEMPORAL_SPACINGS}, got {spacing!r}")
+        if self.options.get("alpha", "drop") not in ALPHAS:
+            raise ValueError(f"alpha must be one of {ALPHAS}, got {self.options.get('alpha')!r}")
+        super().load()
+        self.temporal_spacing = spacing
+        self.alpha = self.options["alpha"]
+        self.video_max_pixels = float(self.options["video_max_pixels"])
+        image_processor = self.processor.image_processor
+        self.factor = int(image_processor.patch_size) * int(image_processor.merge_size)
+        self.temporal_patch = int(getattr(image_processor, "temporal_patch_size", 2))
+        self.model_type = str(getattr(self.model.config, "model_type", ""))
+
+    # ------------------------------------------------------------------ media
+    def prepare(self, item: Media, **options: Any) -> PreparedMedia:
+        """As t2v-hf, but an image file with transparency is re-read as the reference reads it (``alpha``)."""
+        if isinstance(item, Image) and self.alpha == "drop":
+            raw = _alpha_dropped(item.source)
+            if raw is not None:
+                return PreparedMedia("image", self.prepare_image(raw, **options))
+        return super().prepare(item, **options)
+
+    def prepare_image(self, image: Any, **options: Any) -> Any:
+        """Resize to multiples of patch*merge within qwen-vl-utils' pixel bounds (its ``fetch_image``)."""
+        width, height = image.size
+        h, w = vision.image_size(height, width, self.factor)
+        return image.resize((w, h))
+
+    def prepare_video(self, video: Video, fps: float | str | None = 8.0, num_frames: int | None = None,
+                      **options: Any) -> PreparedMedia:
+        """Sample frames as qwen-vl-utils does (``num_frames``, else ``fps``; ``"dynamic"`` = its 2 fps default),
+        decode them with the core, resize them (bicubic, antialiased) to its frame size."""
+        import torchvision.transforms.functional as TF
+        from torchvision.transforms import InterpolationMode
+
+        info = video.info
+        if num_frames is None:
+            if fps == "dynamic":
+                fps = vision.DYNAMIC_FPS
+            elif not isinstance(fps, (int, float)) or isinstance(fps, bool) or fps <= 0:
+                raise ValueError(f"fps must be a positive number or 'dynamic', got {fps!r}")
+        n = vision.video_frame_count(info.num_frames, info.fps, fps=None if num_frames else float(fps),  # type: ignore[arg-type]
+                                     num_frames=num_frames, source=video.source)
+        # float32 linspace, rounded: the reference's exact frame choice
+        indices = torch.linspace(0, info.num_frames - 1, n).round().long().tolist()
+        frames = video.frames(indices)
+        pixels = torch.from_numpy(np.stack([np.asarray(f) for f in frames])).permute(0, 3, 1, 2)
+        h, w = vision.video_frame_size(pixels.shape[2], pixels.shape[3], n, self.factor, self.video_max_pixels)
+        pixels = TF.resize(pixels, [h, w], interpolation=InterpolationMode.BICUBIC, antialias=True).float()
+        source_fps = info.fps or 24.0
+        sample_fps = n / info.num_frames * source_fps
+        metadata = {"fps": source_fps, "total_num_frames": info.num_frames, "frames_indices": indices}
+        return PreparedMedia("video", pixels, metadata, {"sample_fps": sample_fps})
+
+    def video_processor_kwargs(self, prepared: Sequence[PreparedMedia]) -> dict[str, Any]:
+        """t2v-hf's (metadata, no resampling); frames already carry qwen-vl-utils' per-frame pixel cap, so the
+        transformers video processor's optional second cap is switched off where it exists."""
+        kwargs = super().video_processor_kwargs(prepared)
+        video_processor = getattr(self.processor, "video_processor", None)
+        valid = getattr(getattr(video_processor, "valid_kwargs", None), "__annotations__", {})
+        if "cap_pixels_per_frame" in valid:
+            kwargs["cap_pixels_per_frame"] = False
+        return kwargs
+
+    def processor_inputs(self, texts: Sequence[str], prepared: Sequence[PreparedMedia]) -> dict[str, Any]:
+        """The processor's inputs, with Qwen2.5-VL's temporal spacing set by ``temporal_spacing``."""
+        inputs = super().processor_inputs(texts, prepared)
+        if prepared[0].kind == "video" and "second_per_grid_ts" in inputs:
+            if self.temporal_spacing == "reference":
+                # the reference's processor assumed 2 fps: temporal_patch / 2.0 seconds per grid step
+                seconds = [self.temporal_patch / vision.DYNAMIC_FPS for _ in prepared]
+            else:
+                seconds = [self.temporal_patch / p.extra["sample_fps"] for p in prepared]
+            inputs["second_per_grid_ts"] = torch.tensor(seconds, dtype=torch.float32)
+        return inputs
+
+
+def _alpha_dropped(source: str) -> Any:
+    """The RGB channels of an image file with transparency, alpha dropped (as ``Image.open(p).convert("RGB")``);
+    None when ``source`` is not a readable file or has no transparency (then the core's pixels are the same).
+    The core composites transparency on white at load time, so the stored colours must be read again."""
+    if not source or not os.path.isfile(source):
+        return None
+    try:
+        with PILImage.open(source) as raw:
+            if raw.mode not in ("RGBA", "LA", "PA") and not (raw.mode == "P" and "transparency" in raw.info):
+                return None
+            img = ImageOps.exif_transpose(raw) or raw
+            return img.convert("RGBA").convert("RGB") if img.mode == "P" else img.convert("RGB")
+    except OSError:
+        return None

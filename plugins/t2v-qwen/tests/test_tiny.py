@@ -1,0 +1,119 @@
+"""Tiny Qwen2-VL and Qwen3-VL checkpoints (real classes, random weights) against plain unbatched forwards."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import t2v_core
+from t2v_core.testing import check_scorer
+
+from conftest import GOLDEN, needs_tiny_builder, offline
+from reference import load_plain, plain_score, reference_image, reference_video
+
+pytestmark = needs_tiny_builder
+
+TEXTS = ["a red cube", "two dogs playing in the snow", "three apples and a banana"]
+QUESTION = 'Does this image show "{}"?'
+MODELS = [("qwen2-vl-2b", "qwen2_vl", 14), ("qwen3-vl-2b", "qwen3_vl", 16)]
+
+
+def rel(a, b) -> float:
+    a, b = torch.as_tensor(a, dtype=torch.float64), torch.as_tensor(b, dtype=torch.float64)
+    return float(((a - b).abs() / b.abs()).max())
+
+
+@pytest.fixture(scope="module")
+def image_files(tmp_path_factory):
+    rng = np.random.default_rng(0)
+    root = tmp_path_factory.mktemp("images")
+    paths = []
+    for k, (h, w) in enumerate([(70, 90), (60, 60), (120, 50)]):
+        p = root / f"img{k}.png"
+        Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)).save(p)
+        paths.append(str(p))
+    return paths
+
+
+@pytest.mark.parametrize("name,family,patch", MODELS)
+def test_images_equal_plain_forward(tiny_hub, monkeypatch, image_files, name, family, patch):
+    hub, folders = tiny_hub
+    offline(monkeypatch, hub)
+    processor, model = load_plain(folders[family])
+    want = [[plain_score(processor, model, QUESTION.format(t), "Yes", image=reference_image(p, patch)) for t in TEXTS]
+            for p in image_files]
+    score = t2v_core.VQAScore(model=name, device="cpu", batch_size=2)
+    assert rel(score(images=image_files, texts=TEXTS), want) < 1e-5          # prefix reuse, texts batched
+    assert rel(score(images=image_files[:1], texts=TEXTS[:1]), want[0][:1]) < 1e-5  # one whole prompt
+    whole = t2v_core.VQAScore(model=name, device="cpu", prefix_reuse=False, batch_size=4)
+    assert rel(whole(images=image_files, texts=TEXTS), want) < 1e-5          # left-padded whole prompts
+
+
+@pytest.mark.parametrize("name,family,patch", MODELS)
+def test_video_equals_plain_forward(tiny_hub, monkeypatch, name, family, patch):
+    pytest.importorskip("decord")
+    hub, folders = tiny_hub
+    offline(monkeypatch, hub)
+    path = str(GOLDEN / "videos" / "noise_short.mp4")
+    processor, model = load_plain(folders[family])
+    video, meta = reference_video(path, fps=4.0, patch=patch)
+    want = [plain_score(processor, model, QUESTION.format(t), "Yes", video=video, metadata=meta) for t in TEXTS[:2]]
+    score = t2v_core.VQAScore(model=name, device="cpu")
+    assert rel(score(videos=[path], texts=TEXTS[:2], fps=4.0)[0], want) < 1e-5
+
+
+def test_batch_composition_does_not_change_scores(tiny_hub, monkeypatch, image_files):
+    offline(monkeypatch, tiny_hub[0])
+    score = t2v_core.VQAScore(model="qwen2-vl-2b", device="cpu", batch_size=2)
+    full = score(images=image_files, texts=TEXTS)
+    for i, p in enumerate(image_files):
+        assert rel(score(images=[p], texts=TEXTS), full[i]) < 1e-5
+        assert rel(score(images=[p], texts=TEXTS[::-1]), full[i].flip(0)) < 1e-5
+
+
+def test_conformance_kit(tiny_hub, monkeypatch, image_files):
+    offline(monkeypatch, tiny_hub[0])
+    score = t2v_core.VQAScore(model="qwen2-vl-2b", device="cpu")
+    report = check_scorer(score, images=image_files[:2], texts=TEXTS[:2], call_kwargs={"num_frames": 4})
+    assert report["max_pairwise_rel_dev"] < 1e-5
+
+
+def test_checkpoint_folder_and_full_answer(tiny_hub, image_files):
+    _, folders = tiny_hub
+    score = t2v_core.VQAScore(model="qwen3-vl-2b", device="cpu", checkpoint=str(folders["qwen3_vl"]),
+                              answer_likelihood="full")
+    assert score.provenance["weights_revision"] == str(folders["qwen3_vl"].resolve())
+    first = t2v_core.VQAScore(model="qwen3-vl-2b", device="cpu", checkpoint=str(folders["qwen3_vl"]))
+    one_token = score(images=image_files[:1], texts=TEXTS[:2])
+    assert rel(one_token, first(images=image_files[:1], texts=TEXTS[:2])) < 1e-5  # "Yes" is one token
+    two = score(images=image_files[:1], texts=TEXTS[:2], answer_template="Yes.")
+    assert (two < one_token).all()
+
+
+def test_video_sampling_options(tiny_hub, monkeypatch):
+    offline(monkeypatch, tiny_hub[0])
+    path = str(GOLDEN / "videos" / "moving_square.mp4")  # 48 frames at 24 fps
+    score = t2v_core.VQAScore(model="qwen2-vl-2b", device="cpu")
+    model = score.model
+    video = model.load_media([path])[0]
+    assert len(model.prepare(video, fps=8.0).metadata["frames_indices"]) == 16
+    assert len(model.prepare(video, fps="dynamic").metadata["frames_indices"]) == 4
+    assert len(model.prepare(video, num_frames=6).metadata["frames_indices"]) == 6
+    a = score(videos=[path], texts=TEXTS[:1], fps="dynamic")
+    b = score(videos=[path], texts=TEXTS[:1], fps=2.0)
+    assert rel(a, b) < 1e-6
+    with pytest.raises(ValueError, match="fps must be a positive number or 'dynamic'"):
+        score(videos=[path], texts=TEXTS[:1], fps="fast")
+    with pytest.raises(ValueError, match="num_frames between 2 and 48"):
+        score(videos=[path], texts=TEXTS[:1], num_frames=100)
+
+
+def test_generate(tiny_hub, monkeypatch, image_files):
+    offline(monkeypatch, tiny_hub[0])
+    score = t2v_core.VQAScore(model="qwen2-vl-2b", device="cpu")
+    out = score.model.generate(image_files[:2], ["Describe the image.", "What is it?"], max_new_tokens=3)
+    assert len(out) == 2 and all(isinstance(o, str) for o in out)
+    alone = score.model.generate(image_files[1:2], ["What is it?"], max_new_tokens=3)
+    assert alone[0] == out[1]  # left padding does not change greedy answers

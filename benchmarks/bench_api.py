@@ -22,8 +22,9 @@ import time
 os.environ.setdefault("T2V_PLUGINS", "t2v-api")
 os.environ.setdefault("T2V_PROGRESS", "0")
 
-import t2v_core  # noqa: E402
 from t2v_api.testing import FakeModelServer  # noqa: E402
+
+import t2v_core  # noqa: E402
 from t2v_core.testing import random_images  # noqa: E402
 
 KEY = "sk-bench-0000000000"

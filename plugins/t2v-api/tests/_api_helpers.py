@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 from PIL import Image as PILImage
+from t2v_api.testing import FakeModelServer
 
 import t2v_core
-from t2v_api.testing import FakeModelServer
 
 # keys shaped like real ones, so that redaction of key-like strings is exercised too
 OPENAI_KEY = "sk-proj-SECRETsecret0123456789abcdef"

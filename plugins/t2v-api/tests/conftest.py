@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 from _api_helpers import KEYS, build
-
 from t2v_api.testing import FakeModelServer
+
 from t2v_core import plugins
+
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:

@@ -9,7 +9,6 @@ import random
 import time
 
 import pytest
-
 from t2v_api.engine import RateLimiter, RetryPolicy, Secret, parse_retry_after, redact
 
 

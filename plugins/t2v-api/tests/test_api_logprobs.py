@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import pytest
-
 from t2v_api.logprobs import answer_probability, check_answer
 
 

@@ -9,10 +9,10 @@ import sys
 import pytest
 import torch
 from _api_helpers import GEMINI_KEY, KEYS, OPENAI_KEY, build
-
-import t2v_core
 from t2v_api.models import GEMINI_MODELS, OPENAI_MODELS
 from t2v_api.scorer import CredentialsError
+
+import t2v_core
 from t2v_core.testing import check_scorer, random_images
 
 

@@ -9,10 +9,10 @@ import time
 import pytest
 import torch
 from _api_helpers import GEMINI_KEY, KEYS, OPENAI_KEY, build
-
-import t2v_core
 from t2v_api.scorer import CredentialsError, LogprobsUnavailableError
 from t2v_api.testing import FakeModelServer
+
+import t2v_core
 from t2v_core.testing import random_images
 
 PROTOS = ["openai", "gemini"]

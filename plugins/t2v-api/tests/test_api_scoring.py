@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import json
-import math
-import warnings
 
 import av
 import numpy as np
 import pytest
 import torch
+from _api_helpers import KEYS, decode_png
+from t2v_api.testing import absent_distribution
 
 import t2v_core
-from t2v_api.testing import absent_distribution
 from t2v_core.testing import random_images
-
-from _api_helpers import KEYS, decode_png
 
 PROTOS = ["openai", "gemini"]
 

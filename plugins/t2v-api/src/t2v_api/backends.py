@@ -116,7 +116,7 @@ class OpenAIBackend:
             text = body["choices"][0]["message"]["content"]
         except (KeyError, IndexError, TypeError):
             raise CallFailed("bad_reply", f"malformed reply: no choices[0].message.content in {str(body)[:120]}") from None
-        usage = body.get("usage") if isinstance(body.get("usage"), dict) else {}
+        usage: dict[str, Any] = body["usage"] if isinstance(body.get("usage"), dict) else {}
         return str(text or ""), Reply([], _int(usage.get("prompt_tokens")), _int(usage.get("completion_tokens")))
 
     async def _post(self, request: dict[str, Any]) -> Any:
@@ -156,7 +156,7 @@ class OpenAIBackend:
             raise CallFailed("bad_reply", "malformed reply: logprobs.content[0] is not an object")
         cands = _pairs(first.get("top_logprobs"), "token", "logprob", "logprobs.content[0].top_logprobs")
         cands += _pairs([first], "token", "logprob", "logprobs.content[0]")  # the sampled token, if not in top-k
-        usage = body.get("usage") if isinstance(body.get("usage"), dict) else {}
+        usage: dict[str, Any] = body["usage"] if isinstance(body.get("usage"), dict) else {}
         return Reply(cands, _int(usage.get("prompt_tokens")), _int(usage.get("completion_tokens")))
 
     def _classify(self, e: Any) -> CallFailed:
@@ -267,7 +267,7 @@ class GeminiBackend:
             text = "".join(p.get("text", "") for p in parts if isinstance(p, dict) and not p.get("thought"))
         except (KeyError, IndexError, TypeError, AttributeError):
             raise CallFailed("bad_reply", f"malformed reply: no candidates[0].content.parts in {str(body)[:120]}") from None
-        usage = body.get("usageMetadata") if isinstance(body.get("usageMetadata"), dict) else {}
+        usage: dict[str, Any] = body["usageMetadata"] if isinstance(body.get("usageMetadata"), dict) else {}
         out = _int(usage.get("candidatesTokenCount")) + _int(usage.get("thoughtsTokenCount"))
         return text, Reply([], _int(usage.get("promptTokenCount")), out)
 
@@ -321,7 +321,7 @@ class GeminiBackend:
         chosen = result.get("chosenCandidates")
         if isinstance(chosen, list) and chosen:
             pairs += _pairs(chosen[:1], "token", "logProbability", "chosenCandidates[0]")
-        usage = body.get("usageMetadata") if isinstance(body.get("usageMetadata"), dict) else {}
+        usage: dict[str, Any] = body["usageMetadata"] if isinstance(body.get("usageMetadata"), dict) else {}
         out_tokens = _int(usage.get("candidatesTokenCount")) + _int(usage.get("thoughtsTokenCount"))
         return Reply(pairs, _int(usage.get("promptTokenCount")), out_tokens)
 

@@ -272,23 +272,28 @@ async def _attempt_job(send: Callable[[], Awaitable[T]], policy: RetryPolicy, li
 
 
 async def run_requests(jobs: Sequence[Callable[[], Awaitable[T]]], *, concurrency: int, policy: RetryPolicy,
-                       limiter: RateLimiter, state: RunState) -> list[Outcome]:
+                       limiter: RateLimiter, state: RunState,
+                       on_done: Callable[[Outcome], None] | None = None) -> list[Outcome]:
     """Run every job with retries, at most ``concurrency`` at once, and return their outcomes in order.
 
     Until a first reply has been verified (``state.verified``, set by the backend's caller), jobs go one at a
     time: a rejected key or a model without log-probabilities is found with one request, not a burst.
-    A fatal failure stops sending; jobs not yet sent come back ``skipped``.
+    A fatal failure stops sending; jobs not yet sent come back ``skipped``. ``on_done`` sees each outcome
+    as it arrives (a progress bar).
     """
     outcomes: list[Outcome | None] = [None] * len(jobs)
+    done = on_done or (lambda oc: None)
     k = 0
     while k < len(jobs) and not state.verified and state.fatal is None:
         outcomes[k] = await _attempt_job(jobs[k], policy, limiter, state)
+        done(outcomes[k])  # type: ignore[arg-type]
         k += 1
     sem = asyncio.Semaphore(max(1, concurrency))
 
     async def one(idx: int) -> None:
         async with sem:
             outcomes[idx] = await _attempt_job(jobs[idx], policy, limiter, state)
+            done(outcomes[idx])  # type: ignore[arg-type]
 
     if k < len(jobs):
         await asyncio.gather(*(one(i) for i in range(k, len(jobs))))

@@ -18,11 +18,22 @@ import torch
 
 from t2v_core.errors import T2VError
 from t2v_core.media import Image, Media, Video
+from t2v_core.progress import enabled as progress_enabled
 from t2v_core.scorer import PairFailure, Scorer
 from t2v_core.templates import Templates
 
 from .backends import GeminiBackend, MediaPart, OpenAIBackend
-from .engine import CallFailed, RateLimiter, RetryPolicy, RunState, Secret, Usage, redact, run_requests, run_sync
+from .engine import (
+    CallFailed,
+    RateLimiter,
+    RetryPolicy,
+    RunState,
+    Secret,
+    Usage,
+    redact,
+    run_requests,
+    run_sync,
+)
 from .logprobs import AnswerProbability, answer_probability, check_answer
 from .models import price_for
 
@@ -155,7 +166,7 @@ class APIScorer(Scorer):
         self.weights_revision = f"{self.service}:{self.served_model}" + (f"@{self.base_url}" if self.base_url else "")
         # the served model is part of every call's options, so that stored scores of two served models
         # never share a key (the core's score key holds the registered name and the call options only)
-        self.call_options = {**type(self).call_options, "served_model": self.served_model}
+        self.call_options = {**type(self).call_options, "served_model": self.served_model}  # type: ignore[misc]
 
     def _resolve_credentials(self) -> None:
         if self._api_key:
@@ -224,7 +235,7 @@ class APIScorer(Scorer):
         if num_frames is not None and fps is not None:
             raise ValueError("pass num_frames or fps, not both")
         filled = [templates.fill(t) for t in texts]
-        for q, a in filled:  # refuse multi-word answers before spending any request
+        for _q, a in filled:  # refuse multi-word answers before spending any request
             check_answer(a)
         encoded: dict[int, tuple[list[MediaPart], str | None]] = {}
         for i, _ in pairs:
@@ -274,8 +285,8 @@ class APIScorer(Scorer):
                           stacklevel=3)
         return out
 
-    def generate_media(self, media: Sequence[Media], prompts: Sequence[str], max_new_tokens: int = 256,
-                       num_frames: int | None = None, fps: float | None = None) -> list[str]:
+    def generate_media(self, media: Sequence[Media], prompts: Sequence[str],  # type: ignore[override]
+                       max_new_tokens: int = 256, num_frames: int | None = None, fps: float | None = None) -> list[str]:
         """Answer ``prompts[k]`` about ``media[k]`` (concurrently, with the same retries as scoring).
 
         Raises :class:`t2v_core.ScoringError` if some prompts failed; its ``scores`` holds the answers, with
@@ -352,11 +363,19 @@ class APIScorer(Scorer):
                 return ap
             return go
 
+        bar = None
+        if len(pairs) > 1 and progress_enabled(self.progress):
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(pairs), desc=self.name, unit="pair")
         try:
             return await run_requests([job(i, j) for i, j in pairs], concurrency=self._opt("max_concurrency"),
-                                      policy=self.policy, limiter=self.limiter, state=state)
+                                      policy=self.policy, limiter=self.limiter, state=state,
+                                      on_done=(lambda oc: bar.update(1)) if bar is not None else None)
         finally:
             self._verified = self._verified or state.verified
+            if bar is not None:
+                bar.close()
             await backend.close()
 
 
@@ -374,8 +393,8 @@ class OpenAIScorer(APIScorer):
 
     def load(self) -> None:
         if self.options.get("compatible"):
-            self.service = "OpenAI-compatible server"
-            self.max_top_logprobs = None
+            self.service = "OpenAI-compatible server"  # type: ignore[misc]
+            self.max_top_logprobs = None  # type: ignore[misc]
             if not self.options.get("served_model"):
                 raise ValueError(
                     "model 'openai-compatible' needs served_model=, the name the server serves, e.g. "

@@ -292,6 +292,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault in ("429", "500", "503"):
             status = int(fault)
             headers: dict[str, str] = {}
+            body: dict[str, Any]
             if protocol == "openai":
                 if status == 429 and fake.retry_after is not None:
                     headers["Retry-After"] = f"{fake.retry_after:g}"

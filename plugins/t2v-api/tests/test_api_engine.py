@@ -70,3 +70,12 @@ def test_secret_never_shows_itself() -> None:
     assert s.reveal() == "sk-live-123456789"
     with pytest.raises(TypeError):
         pickle.dumps(s)
+
+
+def test_prices_of_snapshots() -> None:
+    from t2v_api.models import price_for
+
+    assert price_for("gpt-4o-2024-08-06") == price_for("gpt-4o") == (2.5, 10.0)
+    assert price_for("gemini-1.5-flash-002") == price_for("gemini-1.5-flash")
+    assert price_for("gpt-4o-mini") == (0.15, 0.6)
+    assert price_for("Qwen/Qwen2.5-VL-7B-Instruct") is None

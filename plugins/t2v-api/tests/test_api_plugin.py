@@ -99,3 +99,15 @@ def test_served_model_separates_stored_scores(server, tmp_path) -> None:
     with t2v_core.ScoreStore(store) as st:
         assert st.count() == 2
     assert not any(k.encode() in store.read_bytes() for k in KEYS)
+
+
+def test_scoring_from_inside_a_running_event_loop(server) -> None:
+    import asyncio
+
+    score = build(server, "openai")
+
+    async def notebook_cell() -> torch.Tensor:  # Jupyter runs cells inside an event loop
+        return score(images=random_images(2), texts=["x"])
+
+    out = asyncio.run(notebook_cell())
+    assert torch.isfinite(out).all() and len(server.requests) == 2

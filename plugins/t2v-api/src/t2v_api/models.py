@@ -7,6 +7,7 @@ published by OpenAI and Google in 2025; they only feed ``Usage.cost_usd``, an es
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 #: OpenAI chat models with vision that return ``top_logprobs`` on chat completions
@@ -33,8 +34,13 @@ GEMINI_MODELS: dict[str, dict[str, Any]] = {
 
 
 def price_for(model: str) -> tuple[float, float] | None:
-    """The list price of a model served by OpenAI or Google, or ``None`` when unknown."""
+    """The list price of a model served by OpenAI or Google, or ``None`` when unknown.
+
+    Dated snapshots and versioned names cost what their family does: ``gpt-4o-2024-08-06`` as ``gpt-4o``,
+    ``gemini-1.5-flash-002`` as ``gemini-1.5-flash``.
+    """
+    base = re.sub(r"(-\d{4}-\d{2}-\d{2}|-\d{3}|-latest)$", "", model)
     for table in (OPENAI_MODELS, GEMINI_MODELS):
-        if model in table:
-            return tuple(table[model]["price"])  # type: ignore[return-value]
+        if base in table:
+            return tuple(table[base]["price"])  # type: ignore[return-value]
     return None

@@ -26,10 +26,10 @@ os.environ.setdefault("T2V_PROGRESS", "0")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
+from t2v_internvl.testing import build_internvl_hf  # noqa: E402
 
 import t2v_core  # noqa: E402
 from t2v_core.testing import make_fake_hf_cache  # noqa: E402
-from t2v_internvl.testing import build_internvl_hf  # noqa: E402
 
 N_IMAGES, N_TEXTS = 8, 8
 TEXTS = ["a red cube on a table", "two dogs playing in the snow", "a cat", "a photo of a person riding a bicycle",

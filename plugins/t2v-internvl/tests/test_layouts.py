@@ -32,9 +32,9 @@ def test_mapped_original_weights_score_like_the_native_checkpoint(get_score):
 
 
 def test_remote_code_is_refused_without_trust_remote_code(offline_hub):
-    import t2v_core
-
     from t2v_internvl.loading import RemoteCodeRequiredError
+
+    import t2v_core
 
     with pytest.raises(RemoteCodeRequiredError, match="trust_remote_code=True") as info:
         t2v_core.VQAScore(model="internvl2-1b", device="cpu")

@@ -35,9 +35,8 @@ def test_listing_models_imports_no_torch():
 
 
 def test_tiling_grid_agrees_with_transformers():
-    from transformers.models.got_ocr2.image_processing_got_ocr2 import get_optimal_tiled_canvas
-
     from t2v_internvl.preprocess import best_grid
+    from transformers.models.got_ocr2.image_processing_got_ocr2 import get_optimal_tiled_canvas
 
     for w, h in [(448, 448), (1000, 300), (300, 1000), (2000, 1500), (50, 40), (4000, 100), (640, 480), (100, 100)]:
         assert best_grid(w, h, 448, 12) == get_optimal_tiled_canvas((h, w), (448, 448), 1, 12), (w, h)

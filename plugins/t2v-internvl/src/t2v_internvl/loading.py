@@ -62,7 +62,6 @@ def _resolve_folder(checkpoint: str, revision: str | None) -> Path:
     if p.is_dir():
         return p
     from huggingface_hub import snapshot_download
-
     from t2v_hf.loading import CheckpointNotFoundError, hub_offline
 
     try:
@@ -200,9 +199,8 @@ def _eos_ids(tokenizer: Any, *extra: int | None) -> list[int]:
 def load_hf(folder_or_repo: str, *, device: Any, dtype: Any, revision: str | None, system_message: str | None,
             **model_kwargs: Any) -> InternVLModel:
     """A native checkpoint, through ``InternVLForConditionalGeneration`` and its processor."""
-    from transformers import AutoProcessor, InternVLForConditionalGeneration
-
     from t2v_hf.loading import from_pretrained
+    from transformers import AutoProcessor, InternVLForConditionalGeneration
 
     processor = from_pretrained(AutoProcessor, folder_or_repo, revision=revision, what="processor")
     model = from_pretrained(InternVLForConditionalGeneration, folder_or_repo, revision=revision, what="model",
@@ -360,9 +358,8 @@ def _remote_reason(name: str, arch: str) -> str:
 def load_remote(folder_or_repo: str, *, device: Any, dtype: Any, revision: str | None, system_message: str | None
                 ) -> InternVLModel:
     """An original-layout checkpoint through its own remote code (the user allowed it)."""
-    from transformers import AutoModel, AutoTokenizer
-
     from t2v_hf.loading import from_pretrained
+    from transformers import AutoModel, AutoTokenizer
 
     model = from_pretrained(AutoModel, folder_or_repo, revision=revision, what="model", dtype=dtype,
                             trust_remote_code=True)

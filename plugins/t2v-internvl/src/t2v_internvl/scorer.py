@@ -17,13 +17,20 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import torch
-
-from t2v_core.media import Video
 from t2v_hf.scorer import HFVLMScorer, PreparedMedia
 
+from t2v_core.media import Video
+
 from . import loading
-from .preprocess import (IMAGE_PLACEHOLDER, IMG_CONTEXT, Visual, expand_placeholders, image_visual, video_indices,
-                         video_visual)
+from .preprocess import (
+    IMAGE_PLACEHOLDER,
+    IMG_CONTEXT,
+    Visual,
+    expand_placeholders,
+    image_visual,
+    video_indices,
+    video_visual,
+)
 
 # What the chat template writes where a media item goes (the native template's own markers).
 _MARKERS = {"image": IMG_CONTEXT + "\n", "video": "<video>\n"}

@@ -83,7 +83,7 @@ def scale_weights(model: Any, std: float = 0.15, seed: int = 0) -> None:
 
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
-        for name, p in model.named_parameters():
+        for p in model.parameters():
             if p.dim() >= 2:
                 p.copy_(torch.randn(p.shape, generator=gen) * std)
 
@@ -91,8 +91,12 @@ def scale_weights(model: Any, std: float = 0.15, seed: int = 0) -> None:
 def build_internvl_hf(out_dir: str | Path, *, seed: int = 0, std: float = 0.15, **sizes: Any) -> Path:
     """Write a random-weight native (``-hf`` layout) InternVL checkpoint with processor to ``out_dir``."""
     import torch
-    from transformers import (GotOcr2ImageProcessor, InternVLForConditionalGeneration, InternVLProcessor,
-                              InternVLVideoProcessor)
+    from transformers import (
+        GotOcr2ImageProcessor,
+        InternVLForConditionalGeneration,
+        InternVLProcessor,
+        InternVLVideoProcessor,
+    )
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

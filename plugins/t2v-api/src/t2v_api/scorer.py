@@ -163,7 +163,7 @@ class APIScorer(Scorer):
         self.bounds: list[BoundedPair] = []
         self._verified = False  # a first reply with log-probabilities has been seen
         self._resolve_credentials()
-        self.weights_revision = f"{self.service}:{self.served_model}" + (f"@{self.base_url}" if self.base_url else "")
+        self.weights_revision = f"{self.service}:{self.served_model}" + (f"@{redact(str(self.base_url))}" if self.base_url else "")
         # the served model is part of every call's options, so that stored scores of two served models
         # never share a key (the core's score key holds the registered name and the call options only)
         self.call_options = {**type(self).call_options, "served_model": self.served_model}  # type: ignore[misc]

@@ -139,3 +139,16 @@ def test_missing_weights_error_names_the_repo(offline_hub):
 
     with pytest.raises(Exception, match="InternVL3-14B-hf"):
         t2v_core.VQAScore(model="internvl3-14b", device="cpu")
+
+
+def test_scoring_needs_no_torchvision(checkpoints):
+    """transformers' InternVL processors import torchvision; the plugin reads their settings as JSON instead."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['torchvision'] = None\n"
+            "import t2v_core\nfrom PIL import Image\n"
+            f"s = t2v_core.VQAScore(model='internvl3-8b', device='cpu', checkpoint={str(checkpoints['native'])!r})\n"
+            "out = s(images=[Image.new('RGB', (90, 40), 'red')], texts=['a cat', 'a dog'])\n"
+            "assert out.shape == (1, 2)\n")
+    subprocess.run([sys.executable, "-c", code], check=True, env={**__import__("os").environ, "T2V_PROGRESS": "0"})

@@ -196,25 +196,50 @@ def _eos_ids(tokenizer: Any, *extra: int | None) -> list[int]:
 # ---------------------------------------------------------------------------------------------- hf layout
 
 
-def load_hf(folder_or_repo: str, *, device: Any, dtype: Any, revision: str | None, system_message: str | None,
-            **model_kwargs: Any) -> InternVLModel:
-    """A native checkpoint, through ``InternVLForConditionalGeneration`` and its processor."""
-    from t2v_hf.loading import from_pretrained
-    from transformers import AutoProcessor, InternVLForConditionalGeneration
+def image_settings(folder: Path) -> dict[str, Any]:
+    """The image processor's tile size and normalization, read from the checkpoint's processor files.
 
-    processor = from_pretrained(AutoProcessor, folder_or_repo, revision=revision, what="processor")
-    model = from_pretrained(InternVLForConditionalGeneration, folder_or_repo, revision=revision, what="model",
-                            dtype=dtype, **model_kwargs)
+    Read as JSON rather than through ``AutoProcessor``: transformers' InternVL processors import torchvision,
+    which scoring does not otherwise need (the tiling here is the family's own PIL code).
+    """
+    settings: dict[str, Any] = {}
+    pre = folder / "preprocessor_config.json"
+    proc = folder / "processor_config.json"
+    if pre.exists():
+        settings = json.loads(pre.read_text())
+    elif proc.exists():
+        settings = json.loads(proc.read_text()).get("image_processor", {})
+    if proc.exists() and "image_seq_length" in (top := json.loads(proc.read_text())):
+        settings["image_seq_length"] = top["image_seq_length"]
+    return settings
+
+
+def load_hf(folder: Path, *, device: Any, dtype: Any, system_message: str | None, **model_kwargs: Any
+            ) -> InternVLModel:
+    """A native checkpoint: ``InternVLForConditionalGeneration``, its tokenizer and chat template."""
+    from transformers import AutoTokenizer, InternVLForConditionalGeneration
+
+    tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    model = InternVLForConditionalGeneration.from_pretrained(str(folder), dtype=dtype, **model_kwargs)
     model.to(device).eval()
-    ip = processor.image_processor
-    size = ip.size if isinstance(ip.size, dict) else dict(ip.size.items()) if hasattr(ip.size, "items") else vars(ip.size)
-    tile = int(size.get("height") or size.get("shortest_edge"))
-    tokenizer = processor.tokenizer
-    return InternVLModel(model=model, tokenizer=tokenizer, tile=tile, tokens_per_tile=int(processor.image_seq_length),
-                         system_message=system_message, layout="hf", mean=tuple(ip.image_mean),
-                         std=tuple(ip.image_std),
-                         eos_token_ids=_eos_ids(tokenizer, model.generation_config.eos_token_id
-                                                if isinstance(model.generation_config.eos_token_id, int) else None))
+    cfg = model.config
+    settings = image_settings(folder)
+    size = settings.get("size") or {}
+    tile = int(size.get("height") or cfg.vision_config.image_size[0])
+    patch = int(cfg.vision_config.patch_size[0])
+    # tokens per tile follow from the architecture: (tile / patch)^2 patches, pixel-shuffled by the ratio
+    tokens = int(round((tile // patch) ** 2 * cfg.downsample_ratio ** 2))
+    if settings.get("image_seq_length") not in (None, tokens):
+        raise ValueError(f"{folder}: the processor says {settings['image_seq_length']} tokens per tile, the model "
+                         f"config implies {tokens}; the checkpoint is inconsistent")
+    if getattr(tokenizer, "chat_template", None) is None:
+        tokenizer.chat_template = CHATML_TEMPLATE
+    eos = model.generation_config.eos_token_id
+    return InternVLModel(model=model, tokenizer=tokenizer, tile=tile, tokens_per_tile=tokens,
+                         system_message=system_message, layout="hf",
+                         mean=tuple(settings.get("image_mean") or IMAGENET_MEAN),
+                         std=tuple(settings.get("image_std") or IMAGENET_STD),
+                         eos_token_ids=_eos_ids(tokenizer, eos if isinstance(eos, int) else None))
 
 
 # ---------------------------------------------------------------------------------------- original layout
@@ -399,8 +424,7 @@ def load(name: str, checkpoint: str, *, device: Any, dtype: Any, revision: str |
     rev = weights_revision(checkpoint, revision) or str(folder)
     extra = {"attn_implementation": attn_implementation} if attn_implementation else {}
     if layout == "hf":
-        return load_hf(str(folder), device=device, dtype=dtype, revision=None, system_message=system_message,
-                       **extra), rev
+        return load_hf(folder, device=device, dtype=dtype, system_message=system_message, **extra), rev
     arch = original_lm_architecture(folder)
     template = json.loads((folder / "config.json").read_text()).get("template")
     mappable = arch in _NATIVE_LM and template == "internvl2_5" and not remote_only

@@ -13,7 +13,7 @@ from conftest import point_hub_at
 from safetensors.torch import save_file
 
 import t2v_core
-from t2v_core.testing import make_fake_hf_cache
+from t2v_core.testing import make_fake_hf_cache, random_images
 
 RTOL = 1e-4
 
@@ -142,3 +142,14 @@ def test_wrong_checkpoint_type_is_named(offline_hub, tmp_path):
     shutil.copytree(snapshot(offline_hub, TOKENIZER), folder)
     with pytest.raises(ValueError, match="not a CLIP-FlanT5"):
         t2v_core.VQAScore(model="clip-flant5-xxl", device="cpu", checkpoint=str(folder))
+
+
+def test_bf16_runs_and_stays_close_to_fp32(xxl, offline_hub):
+    """bf16 (the GPU default) on CPU: finite scores within a few percent of float32."""
+    images = random_images(2, seed=21)
+    texts = ["a red cube", "two dogs in the snow"]
+    bf16 = t2v_core.VQAScore(model="clip-flant5-xxl", device="cpu", dtype="bf16")
+    assert bf16.provenance["dtype"] == "bfloat16"
+    got, want = bf16(images=images, texts=texts), xxl(images=images, texts=texts)
+    assert torch.isfinite(got).all()
+    assert float(((got - want).abs() / want).max()) < 0.05

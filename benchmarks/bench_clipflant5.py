@@ -1,0 +1,167 @@
+"""CLIP-FlanT5 VQAScore: the t2v scorer vs a naive loop that runs the whole model once per pair.
+
+    python benchmarks/bench_clipflant5.py [--images 8] [--texts 8] [--hidden 256] [--layers 4]
+
+Builds a random CLIP-FlanT5 checkpoint of benchmark size (336 px images, 14 px patches: 576 image tokens;
+CLIP and T5 both ``--hidden`` wide and ``--layers`` deep), saves it in the Hub's on-disk format into a
+temporary offline Hugging Face cache, loads it by name through ``t2v_core.VQAScore`` and times, in the same
+process, on the same weights:
+
+- naive: for each (image, text) pair, preprocess the image and run the full model on it (vision tower,
+  projector, encoder, decoder), as the reference does;
+- t2v: one ``score(images, texts)`` call (vision tower once per image, pairs batched, encoder shared by
+  texts whose question is the same).
+
+The default template is timed, and with ``--visualgptscore`` also VisualGPTScore (empty question, answer
+``{}``), where the encoder runs once per image. The scores of the two paths are compared too. Needs the plugin's test fixture for its tiny tokenizer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURE_HUB = ROOT / "plugins" / "t2v-clipflant5" / "tests" / "fixtures" / "hub"
+CHECKPOINT, TOKENIZER, TOWER = "zhiqiulin/clip-flant5-xxl", "google/flan-t5-xxl", "openai/clip-vit-large-patch14-336"
+
+
+def build_cache(cache: Path, hidden: int, layers: int) -> None:
+    """Write a random benchmark-size checkpoint, the tiny tokenizer and a 336 px tower repo into ``cache``."""
+    import torch
+    from safetensors.torch import save_file
+    from transformers import CLIPVisionConfig
+
+    from t2v_clipflant5.modeling import CLIPT5Config, CLIPT5ForConditionalGeneration
+    from t2v_core.testing import make_fake_hf_cache
+
+    tok_src = next((FIXTURE_HUB / "models--google--flan-t5-xxl" / "snapshots").iterdir())
+    make_fake_hf_cache(cache, TOKENIZER, tok_src)
+    vocab = 110
+    vision = CLIPVisionConfig(hidden_size=hidden, intermediate_size=4 * hidden, num_hidden_layers=layers,
+                              num_attention_heads=max(1, hidden // 64), image_size=336, patch_size=14,
+                              projection_dim=hidden, hidden_act="quick_gelu")
+    config = dict(
+        architectures=["CLIPT5ForConditionalGeneration"], model_type="clip_t5", d_model=hidden, d_kv=64,
+        num_heads=max(1, hidden // 64), d_ff=4 * hidden, num_layers=layers, num_decoder_layers=layers,
+        feed_forward_proj="gated-gelu", vocab_size=vocab, tie_word_embeddings=False, decoder_start_token_id=0,
+        eos_token_id=1, pad_token_id=0, relative_attention_num_buckets=32, relative_attention_max_distance=128,
+        mm_hidden_size=hidden, mm_projector_type="mlp2x_gelu", mm_vision_select_layer=-2,
+        mm_vision_select_feature="patch", mm_vision_tower=TOWER, image_aspect_ratio="pad", use_mm_proj=True)
+    torch.manual_seed(0)
+    model = CLIPT5ForConditionalGeneration(CLIPT5Config(**config), vision_config=vision)
+    # the Hub layout: the tower under vision_model.*, plus the authors' embed_tokens alias
+    sd = {}
+    for k, v in model.state_dict().items():
+        if k.startswith("vision_tower.vision_tower."):
+            k = "vision_tower.vision_tower.vision_model." + k[len("vision_tower.vision_tower."):]
+        sd[k] = v.clone().contiguous()
+    sd["embed_tokens.weight"] = sd["shared.weight"].clone()
+    files = {"config.json": json.dumps(config)}
+    snap = make_fake_hf_cache(cache, CHECKPOINT, files)
+    torch.save(sd, snap / "pytorch_model.bin")
+    tower_sd = {k[len("vision_tower.vision_tower."):]: v for k, v in sd.items()
+                if k.startswith("vision_tower.vision_tower.")}
+    preprocessor = {"crop_size": {"height": 336, "width": 336}, "do_center_crop": True, "do_convert_rgb": True,
+                    "do_normalize": True, "do_rescale": True, "do_resize": True,
+                    "image_mean": [0.48145466, 0.4578275, 0.40821073],
+                    "image_processor_type": "CLIPImageProcessor",
+                    "image_std": [0.26862954, 0.26130258, 0.27577711], "resample": 3,
+                    "rescale_factor": 1 / 255, "size": {"shortest_edge": 336}}
+    tower_snap = make_fake_hf_cache(cache, TOWER, {"config.json": vision.to_json_string(),
+                                                   "preprocessor_config.json": json.dumps(preprocessor)})
+    save_file(tower_sd, str(tower_snap / "model.safetensors"), metadata={"format": "pt"})
+
+
+def naive_scores(scorer, images, texts, question_template, answer_template):
+    """The reference's way: every pair runs the full model, vision tower included."""
+    import torch
+
+    from t2v_clipflant5.modeling import format_prompt
+
+    model, tok = scorer.model, scorer.tokenizer
+    out = torch.empty(len(images), len(texts))
+    with torch.inference_mode():
+        for i, img in enumerate(images):
+            for j, text in enumerate(texts):
+                q = question_template.format(text) if "{}" in question_template else question_template
+                a = answer_template.format(text) if "{}" in answer_template else answer_template
+                feats = model.encode_images(scorer._pixels([img]))[0]
+                before, after = format_prompt(q, scorer.conversation)
+                ids = [torch.tensor(tok(c).input_ids) for c in (before, after)]
+                x = torch.cat([model.shared(ids[0]), feats, model.shared(ids[1])])[None]
+                loss = model(inputs_embeds=x, labels=torch.tensor(tok(a).input_ids)[None]).loss
+                out[i, j] = torch.exp(-loss)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--images", type=int, default=8)
+    parser.add_argument("--texts", type=int, default=8)
+    parser.add_argument("--hidden", type=int, default=256)
+    parser.add_argument("--layers", type=int, default=4)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--visualgptscore", action="store_true",
+                        help="also time VisualGPTScore (question '', answer '{}'): doubles the run time")
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-clipflant5-"))
+    os.environ.update(HF_HUB_CACHE=str(tmp / "hub"), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", T2V_PROGRESS="0")
+    try:
+        import torch
+
+        import t2v_core
+        from t2v_core.testing import random_images
+
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        build_cache(tmp / "hub", args.hidden, args.layers)
+        score = t2v_core.VQAScore(model="clip-flant5-xxl", device="cpu", batch_size=args.batch_size)
+        scorer = score.model
+        sizes = [(400, 300), (300, 420), (336, 336), (512, 256)]
+        images = [im for k in range(args.images) for im in random_images(1, size=sizes[k % 4], seed=k)]
+        base = ["a red cube on top of a blue sphere", "someone talks on the phone angrily while another person "
+                "sits happily", "three apples and a banana", "The brown dog chases the black dog around the tree.",
+                "a cat", "a snowy mountain at sunset with a lake in front", "two people shaking hands",
+                "an astronaut riding a horse on the moon"]
+        texts = [base[k % len(base)] + ("" if k < len(base) else f" ({k})") for k in range(args.texts)]
+        print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; CLIP {args.hidden}x{args.layers} "
+              f"layers at 336 px (576 image tokens), T5 {args.hidden}x{args.layers}+{args.layers} layers; "
+              f"{len(images)} images x {len(texts)} texts", flush=True)
+        score(images=images[:1], texts=texts[:1])  # warm-up
+        naive_scores(scorer, images[:1], texts[:1], 'Does this figure show "{}"?', "Yes")
+        runs = [("default template", 'Does this figure show "{}"? Please answer yes or no.', "Yes")]
+        if args.visualgptscore:
+            runs.append(("VisualGPTScore (question '', answer '{}')", "", "{}"))
+        for label, q, a in runs:
+            t0 = time.perf_counter()
+            fast = score(images=images, texts=texts, question_template=q, answer_template=a)
+            t_fast = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            slow = naive_scores(scorer, images, texts, q, a)
+            t_slow = time.perf_counter() - t0
+            dev = float(((fast - slow).abs() / slow.abs()).max())
+            print(f"{label}: naive {t_slow:.2f} s, t2v {t_fast:.2f} s, speed-up {t_slow / t_fast:.2f}x "
+                  f"(max relative difference of the scores {dev:.1e})", flush=True)
+        # where the naive time goes: the vision tower's share bounds what encoding images once can save
+        with torch.inference_mode():
+            pix = scorer._pixels(images[:1])
+            t0 = time.perf_counter()
+            for _ in range(3):
+                scorer.model.encode_images(pix)
+            t_vision = (time.perf_counter() - t0) / 3
+        print(f"vision tower + projector: {t_vision * 1000:.0f} ms per image")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

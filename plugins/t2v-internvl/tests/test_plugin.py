@@ -54,3 +54,21 @@ def test_video_indices_are_segment_middles():
 def test_unknown_option_is_refused(get_score):
     with pytest.raises(TypeError, match="max_tile"):
         get_score("internvl3-1b", max_tile=3)
+
+
+def test_tiles_equal_transformers_pil_image_processor():
+    """The family's tiling is exactly transformers' GotOcr2 image processor (PIL backend, crop_to_patches)."""
+    import numpy as np
+    from PIL import Image
+    from transformers.models.got_ocr2.image_processing_pil_got_ocr2 import GotOcr2ImageProcessorPil
+
+    from t2v_internvl.preprocess import image_visual
+
+    proc = GotOcr2ImageProcessorPil(size={"height": 112, "width": 112}, image_mean=[0.485, 0.456, 0.406],
+                                    image_std=[0.229, 0.224, 0.225], crop_to_patches=True, max_patches=12)
+    rng = np.random.default_rng(1)
+    for w, h in [(300, 130), (60, 200), (112, 112), (500, 500)]:
+        img = Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
+        want = proc(images=[img], return_tensors="pt")["pixel_values"]
+        got = image_visual(img, 112, 12).pixels
+        assert got.shape == want.shape and float((got - want).abs().max()) < 1e-5, (w, h)

@@ -8,7 +8,7 @@ from PIL import Image
 
 from t2v_core.testing import make_fake_hf_cache
 
-REPO = "t2v-test/tiny-qwen2-vl"
+from hf_testutils import REPO
 
 
 @pytest.fixture(scope="session")

@@ -7,8 +7,12 @@ import torch
 
 import t2v_core
 from t2v_core.testing import check_scorer
+from t2v_hf.loading import transformers_version
 
-from conftest import REPO
+from hf_testutils import REPO
+
+pytestmark = pytest.mark.skipif(transformers_version() < (4, 57),
+                                reason="the tiny Qwen2-VL test checkpoint needs transformers >= 4.57 classes")
 
 TEXTS = ["a red cube", "two dogs playing in the snow", "three apples and a banana"]
 QUESTION = 'Does this figure show "{}"? Please answer yes or no.'
@@ -110,13 +114,3 @@ def test_errors_name_the_fix(offline_hub):
         t2v_core.VQAScore(model="hf-vlm", checkpoint=REPO, device="cpu", chekpoint="x")
     with pytest.raises(ValueError, match="answer_likelihood"):
         t2v_core.VQAScore(model="hf-vlm", checkpoint=REPO, device="cpu", answer_likelihood="all")
-
-
-def test_listing_imports_nothing_heavy():
-    import subprocess
-    import sys
-
-    code = ("import sys, t2v_core; assert 'hf-vlm' in t2v_core.list_all_vqascore_models(); "
-            "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"

@@ -4,25 +4,10 @@ Qwen3-VL checkpoints built offline, each in a fake Hugging Face cache, loaded by
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-FIXTURES = Path(__file__).parent / "fixtures"
-GOLDEN = FIXTURES / "golden"
-GOLDEN_HUB = FIXTURES / "hub"
-
-
-def transformers_version() -> tuple[int, ...]:
-    from t2v_hf.loading import transformers_version as v
-
-    return v()
-
-
-def offline(monkeypatch, hub) -> None:
-    """Point the Hugging Face cache at ``hub`` and switch the hub off (read at load time by t2v-hf)."""
-    monkeypatch.setenv("HF_HUB_CACHE", str(hub))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+from qwen_testutils import GOLDEN, GOLDEN_HUB, offline
 
 
 @pytest.fixture(scope="session")
@@ -37,11 +22,6 @@ def golden():
 def golden_hub(monkeypatch):
     offline(monkeypatch, GOLDEN_HUB)
     return GOLDEN_HUB
-
-
-needs_tiny_builder = pytest.mark.skipif(
-    transformers_version() < (4, 57),
-    reason="tiny Qwen2-VL / Qwen3-VL checkpoints are built with transformers >= 4.57 classes (video processors, Qwen3-VL)")
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,8 @@ from PIL import Image
 import t2v_core
 from t2v_core.testing import check_scorer
 
-from conftest import GOLDEN, needs_tiny_builder, offline
-from reference import load_plain, plain_score, reference_image, reference_video
+from qwen_testutils import GOLDEN, needs_tiny_builder, offline
+from qwen_reference import load_plain, plain_score, reference_image, reference_video
 
 pytestmark = needs_tiny_builder
 

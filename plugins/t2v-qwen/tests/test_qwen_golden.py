@@ -7,8 +7,8 @@ import torch
 
 import t2v_core
 
-from conftest import GOLDEN_HUB, transformers_version
-from reference import load_plain, plain_score, reference_video
+from qwen_testutils import GOLDEN_HUB, transformers_version
+from qwen_reference import load_plain, plain_score, reference_video
 
 SNAPSHOT = next((GOLDEN_HUB / "models--Qwen--Qwen2.5-VL-7B-Instruct" / "snapshots").iterdir())
 IS_449 = transformers_version()[:2] == (4, 49)
@@ -64,6 +64,18 @@ def test_videos_match_golden_on_transformers_449(golden, golden_hub):
         got = score(videos=golden["video_paths"], texts=golden["texts"], fps=case["fps"],
                     question_template=case["question_template"], answer_template=case["answer_template"])
         assert rel(got, case["scores"]) < 1e-4, case["fps"]
+    # whole prompts (no prefix reuse), pair by pair, agree too
+    whole = t2v_core.VQAScore(model="qwen2.5-vl-7b", device="cpu", prefix_reuse=False)
+    case = cases(golden, "video")[0]
+    got = whole(videos=golden["video_paths"][:1], texts=golden["texts"][:2], fps=case["fps"],
+                question_template=case["question_template"], answer_template=case["answer_template"])
+    assert rel(got[0], case["scores"][0][:2]) < 1e-4
+    # the documented option: true temporal spacing moves fps-8 scores away from the reference's
+    true = t2v_core.VQAScore(model="qwen2.5-vl-7b", device="cpu", temporal_spacing="true")
+    case = next(c for c in cases(golden, "video") if c["fps"] == 8.0)
+    got = true(videos=golden["video_paths"][:1], texts=golden["texts"][:2], fps=8.0,
+               question_template=case["question_template"], answer_template=case["answer_template"])
+    assert rel(got[0], case["scores"][0][:2]) > 1e-3
 
 
 @pytest.mark.skipif(transformers_version() < (4, 57), reason="checks the transformers 5 video path (video_metadata)")

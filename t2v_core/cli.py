@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .errors import T2VError
+from .errors import MediaError, T2VError
 
 
 class UsageError(Exception):
@@ -203,15 +203,28 @@ def _score(args: argparse.Namespace) -> int:
         run = scorer.open_run(store, args.question, args.answer, call)
         from .progress import progress_bar
 
-        for media_item, texts in progress_bar(list(groups.items()), enabled=False if args.no_progress else None,
-                                              desc=args.model, unit="media"):
-            loaded = scorer.model.load_media([media_item])
-            scores, failures = run.score(loaded, [t for t, _ in texts])
-            failed = {f.text_index: f for f in failures}
-            for j, (text, n) in enumerate(texts):
-                f = failed.get(j)
-                results.append({"row": n, "model": args.model, "media": media_item, "text": text,
-                                "score": None if f else float(scores[0, j]), "error": f.error if f else None})
+        items = list(groups.items())
+        bar = progress_bar(range(len(items)), enabled=False if args.no_progress else None, desc=args.model,
+                           unit="media", total=len(items))
+        chunk = 32  # media per scorer call: lets a family batch or run requests concurrently across them
+        for start in range(0, len(items), chunk):
+            part = []
+            loaded = []
+            for media_item, texts in items[start:start + chunk]:
+                try:
+                    loaded.append((scorer.model.load_media([media_item]), [t for t, _ in texts]))
+                    part.append((media_item, texts))
+                except MediaError as e:  # one bad file is recorded against its pairs; the run goes on
+                    results += [{"row": n, "model": args.model, "media": media_item, "text": text, "score": None,
+                                 "error": str(e)} for text, n in texts]
+            for (media_item, texts), (scores, failures) in zip(part, run.score_many(loaded)):
+                failed = {f.text_index: f for f in failures}
+                for j, (text, n) in enumerate(texts):
+                    f = failed.get(j)
+                    results.append({"row": n, "model": args.model, "media": media_item, "text": text,
+                                    "score": None if f else float(scores[0, j]), "error": f.error if f else None})
+            if hasattr(bar, "update"):
+                bar.update(len(items[start:start + chunk]))
     finally:
         if store:
             store.close()

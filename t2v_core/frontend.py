@@ -76,6 +76,21 @@ class Score:
                                f"expected {(len(media), len(texts))}: a bug in plugin {self.spec.plugin!r}")
         return scores.float().cpu()
 
+    def _score_groups(self, groups: list[tuple[list[Media], list[str]]], question_template: str | None,
+                      answer_template: str | None, options: dict[str, Any]
+                      ) -> tuple[list[torch.Tensor], list[PairFailure]]:
+        templates = self.model.templates(question_template, answer_template)
+        self.model.failures = []
+        results = self.model.score_groups(groups, templates=templates, **options)
+        if len(results) != len(groups):
+            raise RuntimeError(f"scorer of {self.spec.name!r} returned {len(results)} results for {len(groups)} "
+                               f"groups: a bug in plugin {self.spec.plugin!r}")
+        for r, (m, t) in zip(results, groups):
+            if tuple(r.shape) != (len(m), len(t)):
+                raise RuntimeError(f"scorer of {self.spec.name!r} returned shape {tuple(r.shape)}, expected "
+                                   f"{(len(m), len(t))}: a bug in plugin {self.spec.plugin!r}")
+        return [r.float().cpu() for r in results], list(self.model.failures)
+
     def forward(self, images: Any = None, texts: Any = None, question_template: str | None = None,
                 answer_template: str | None = None, *, videos: Any = None, on_error: str = "raise",
                 **kwargs: Any) -> torch.Tensor:
@@ -146,16 +161,32 @@ class Score:
         failures: list[PairFailure] = []
         try:
             run = self.open_run(st, question_template, answer_template, options)
-            for s, (items, texts) in enumerate(progress_bar(samples, enabled=progress, desc=self.spec.name,
-                                                             unit="sample", total=len(samples))):
-                try:
-                    media = self.model.load_media(items)
-                except Exception as e:
-                    raise DatasetError(f"sample {s}: {e}") from e
-                out[s], sample_failures = run.score(media, texts)
-                for f in sample_failures:
-                    f.detail = {**f.detail, "sample": s}
-                failures.extend(sample_failures)
+            bar = progress_bar(range(len(samples)), enabled=progress, desc=self.spec.name, unit="sample",
+                               total=len(samples))
+            bar_update = getattr(bar, "update", None)
+            # Samples go to the scorer in chunks, so that a family can batch (or, for hosted models, run
+            # concurrently) across samples; each chunk is stored as soon as it is scored.
+            chunk_pairs = max(4 * self.model.batch_size, 32)
+            s = 0
+            while s < len(samples):
+                chunk: list[tuple[list[Media], list[str]]] = []
+                first = s
+                while s < len(samples) and (not chunk or (s - first + 1) * n_m * n_t <= chunk_pairs):
+                    items, texts = samples[s]
+                    try:
+                        chunk.append((self.model.load_media(items), texts))
+                    except Exception as e:
+                        raise DatasetError(f"sample {s}: {e}") from e
+                    s += 1
+                for k, (scores, sample_failures) in enumerate(run.score_many(chunk)):
+                    out[first + k] = scores
+                    for f in sample_failures:
+                        f.detail = {**f.detail, "sample": first + k}
+                    failures.extend(sample_failures)
+                if bar_update is not None:
+                    bar_update(len(chunk))
+            if hasattr(bar, "close"):
+                bar.close()
         finally:
             self.model.batch_size = old_bs
             if own_store and st is not None:
@@ -239,40 +270,67 @@ class _Run:
         templates = score.model.templates(question_template, answer_template)
         self.q = templates.question if templates else None
         self.a = templates.answer if templates else None
+        self.identity = score.model.identity
         self.prov_id = store.add_provenance({**score.provenance, "call_options": options}) if store else ""
         self.computed = 0
         self.reused = 0
 
     def score(self, media: list[Media], texts: list[str]) -> tuple[torch.Tensor, list[PairFailure]]:
         """The len(media) x len(texts) scores (NaN where failed) and the failures, media indices local."""
+        return self.score_many([(media, texts)])[0]
+
+    def score_many(self, samples: list[tuple[list[Media], list[str]]]) -> list[tuple[torch.Tensor, list[PairFailure]]]:
+        """Score several (media, texts) samples in one scorer call; only pairs missing from the store are asked
+        for: media with every text missing go as one group, media with some texts missing as their own."""
         name = self.s.spec.name
-        keys = [[score_key(name, self.q, self.a, self.options, m.hash, t) for t in texts] for m in media]
-        have = self.store.get_many(k for row in keys for k in row) if self.store else {}
-        out = torch.full((len(media), len(texts)), float("nan"))
-        for i, row in enumerate(keys):
-            for j, k in enumerate(row):
-                if k in have:
-                    out[i, j] = have[k]
-        todo = [i for i in range(len(media)) if any(k not in have for k in keys[i])]
-        self.reused += sum(1 for row in keys for k in row if k in have)
-        if not todo:
-            return out, []
-        sub = self.s._score_media([media[i] for i in todo], texts, self.qt, self.at, self.options)
-        for r, i in enumerate(todo):
-            for j in range(len(texts)):
-                if keys[i][j] not in have:
-                    out[i, j] = sub[r, j]
-        failures = list(self.s.model.failures)
-        for f in failures:
-            f.media_index = todo[f.media_index]
-        self.computed += len(todo) * len(texts)
-        if self.store:
-            rows = [{"key": keys[i][j], "model": name, "question_template": self.q, "answer_template": self.a,
-                     "options": self.options, "media_hash": media[i].hash, "media_source": media[i].source,
-                     "text": texts[j], "score": float(out[i, j])} for i in todo for j in range(len(texts))]
-            self.store.put_many(rows, self.prov_id)
-            if failures:
-                self.store.put_failures([{"key": keys[f.media_index][f.text_index], "model": name,
-                                          "media_source": media[f.media_index].source, "text": texts[f.text_index],
-                                          "error": f.error, "kind": f.kind} for f in failures])
-        return out, failures
+        plans = []
+        groups: list[tuple[list[Media], list[str]]] = []
+        where: list[tuple[int, list[int], list[int]]] = []  # group -> (sample, media rows, text columns)
+        for s, (media, texts) in enumerate(samples):
+            keys = [[score_key(name, self.q, self.a, self.options, m.hash, t, self.identity) for t in texts]
+                    for m in media]
+            have = self.store.get_many(k for row in keys for k in row) if self.store else {}
+            out = torch.full((len(media), len(texts)), float("nan"))
+            missing: list[list[int]] = []
+            for i, row in enumerate(keys):
+                for j, k in enumerate(row):
+                    if k in have:
+                        out[i, j] = have[k]
+                missing.append([j for j, k in enumerate(row) if k not in have])
+            self.reused += sum(len(texts) - len(m) for m in missing)
+            full = [i for i, cols in enumerate(missing) if len(cols) == len(texts)]
+            if full:
+                groups.append(([media[i] for i in full], texts))
+                where.append((s, full, list(range(len(texts)))))
+            for i, cols in enumerate(missing):
+                if cols and len(cols) < len(texts):
+                    groups.append(([media[i]], [texts[j] for j in cols]))
+                    where.append((s, [i], cols))
+            plans.append((media, texts, keys, out, []))
+        if groups:
+            results, failures = self.s._score_groups(groups, self.qt, self.at, self.options)
+            for g, (s, rows, cols) in enumerate(where):
+                media, texts, keys, out, fails = plans[s]
+                out[torch.tensor(rows).unsqueeze(1), torch.tensor(cols).unsqueeze(0)] = results[g]
+                self.computed += len(rows) * len(cols)
+            for f in failures:
+                s, rows, cols = where[f.group]
+                f.media_index, f.text_index, f.group = rows[f.media_index], cols[f.text_index], 0
+                plans[s][4].append(f)
+            if self.store:
+                rows_out = []
+                for s, grows, gcols in where:
+                    media, texts, keys, out, _ = plans[s]
+                    rows_out += [{"key": keys[i][j], "model": name, "question_template": self.q,
+                                  "answer_template": self.a, "options": self.options, "media_hash": media[i].hash,
+                                  "media_source": media[i].source, "text": texts[j], "score": float(out[i, j])}
+                                 for i in grows for j in gcols]
+                self.store.put_many(rows_out, self.prov_id)
+                fails_out = []
+                for media, texts, keys, _, fails in plans:
+                    fails_out += [{"key": keys[f.media_index][f.text_index], "model": name,
+                                   "media_source": media[f.media_index].source, "text": texts[f.text_index],
+                                   "error": f.error, "kind": f.kind} for f in fails]
+                if fails_out:
+                    self.store.put_failures(fails_out)
+        return [(out, fails) for _, _, _, out, fails in plans]

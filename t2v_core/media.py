@@ -213,6 +213,20 @@ class Video:
             raise MediaError(f"video {source or '<frames>'}: the list of frames is empty")
         return cls(source or f"<{len(pil)} frames>", frames=[to_rgb(f) for f in pil], fps=fps)
 
+    @property
+    def path(self) -> str | None:
+        """The file the video was read from, if it came from a local file."""
+        return self._path
+
+    def read_bytes(self) -> bytes | None:
+        """The encoded video (file or downloaded bytes), or ``None`` for a video made of frames."""
+        if self._data is not None:
+            return self._data
+        if self._path is not None:
+            with open(self._path, "rb") as fh:
+                return fh.read()
+        return None
+
     # -- metadata
     @property
     def info(self) -> VideoInfo:

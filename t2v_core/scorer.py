@@ -33,6 +33,8 @@ class PairFailure:
     error: str
     kind: str = "error"  # e.g. "rate_limit", "timeout", "server", "bad_reply", "auth"
     detail: dict[str, Any] = field(default_factory=dict)
+    #: in :meth:`Scorer.score_groups`, the group the pair belongs to (indices are local to the group)
+    group: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly view."""
@@ -48,6 +50,11 @@ def _version(dist: str | None) -> str | None:
         return None
 
 
+def _secret(option: str) -> bool:
+    low = option.lower()
+    return any(w in low for w in ("key", "token", "secret", "password", "credential"))
+
+
 class Scorer:
     """Base class of all scorers.
 
@@ -60,6 +67,10 @@ class Scorer:
     default_batch_size: ClassVar[int] = 16
     #: dtypes this family refuses, with the reason shown to the user
     refused_dtypes: ClassVar[dict[Any, str]] = {}
+    #: constructor options that do not change a score (left out of :attr:`identity` and the store key)
+    runtime_options: ClassVar[frozenset[str]] = frozenset(
+        {"progress", "batch_size", "video_backend", "max_concurrency", "requests_per_minute", "timeout",
+         "max_retries", "max_retry_wait", "attn_implementation", "device_map"})
 
     def __init__(self, spec: ScorerSpec, device: Any = None, dtype: Any = None, batch_size: int | None = None,
                  video_backend: str = "pyav", progress: bool | None = None, **options: Any) -> None:
@@ -106,6 +117,25 @@ class Scorer:
                                       templates=templates, **options)
             out[s:s + len(chunk)] = scores.detach().float().cpu().reshape(-1)
         return out.reshape(m, n)
+
+    def score_groups(self, groups: Sequence[tuple[Sequence[media_mod.Media], Sequence[str]]], *,
+                     templates: Templates | None, **options: Any) -> list[torch.Tensor]:
+        """Score several independent (media, texts) groups; one ``M_g x N_g`` tensor per group.
+
+        ``batch_forward`` and the CLI hand over many samples at once through this method, so that a family
+        can batch (or, for hosted models, run concurrently) across samples. The default scores each group
+        with :meth:`score`; failures it reports get ``group`` set. An override must set ``group`` itself.
+        """
+        results: list[torch.Tensor] = []
+        failures: list[PairFailure] = []
+        for g, (media, texts) in enumerate(groups):
+            self.failures = []
+            results.append(self.score(media, texts, templates=templates, **options))
+            for f in self.failures:
+                f.group = g
+            failures.extend(self.failures)
+        self.failures = failures
+        return results
 
     def generate_media(self, media: Sequence[media_mod.Media], prompts: Sequence[str], **options: Any) -> list[str]:
         """Answer ``prompts[k]`` about ``media[k]``; families that generate text override this."""
@@ -156,6 +186,19 @@ class Scorer:
                                 **self.resolve_options(**options))
 
     @property
+    def identity(self) -> dict[str, Any]:
+        """What, besides the model name, templates and call options, changes this scorer's numbers: the dtype,
+        the weights' revision and the constructor options (secrets and :attr:`runtime_options` left out).
+        It is part of every score-store key."""
+        return {
+            "dtype": str(self.dtype).replace("torch.", ""),
+            "weights_revision": self.weights_revision,
+            "options": {k: v for k, v in sorted(self.options.items())
+                        if k not in self.runtime_options and not _secret(k)
+                        and isinstance(v, (str, int, float, bool, type(None), list, tuple))},
+        }
+
+    @property
     def provenance(self) -> dict[str, Any]:
         """How results of this scorer are made: model, weights, dtype, device and library versions."""
         return {
@@ -171,7 +214,7 @@ class Scorer:
             "device": str(self.device),
             "video_backend": self.video_backend,
             "options": {k: v for k, v in self.options.items() if isinstance(v, (str, int, float, bool, type(None)))
-                        and "key" not in k.lower()},
+                        and not _secret(k)},
             "versions": {
                 "t2v-core": _version("t2v-core"),
                 "torch": torch.__version__,

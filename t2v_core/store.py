@@ -48,9 +48,10 @@ def _canonical(obj: Any) -> str:
 
 
 def score_key(model: str, question: str | None, answer: str | None, options: dict[str, Any], media_hash: str,
-              text: str) -> str:
-    """The key of one score: everything that changes the number, hashed."""
-    payload = _canonical([model, question, answer, options, media_hash, text])
+              text: str, identity: dict[str, Any] | None = None) -> str:
+    """The key of one score: everything that changes the number, hashed (``identity``: the scorer's own
+    settings, such as dtype, checkpoint or served model; see :attr:`t2v_core.scorer.Scorer.identity`)."""
+    payload = _canonical([model, question, answer, options, media_hash, text, identity or {}])
     return hashlib.sha256(payload.encode()).hexdigest()
 
 

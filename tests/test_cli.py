@@ -75,7 +75,7 @@ def test_score_pairs_file_with_store_resume(tmp_path, images, capsys):
     (["score", "--model", "example", "--image", "x.png", "--text", "a", "--out", "r.xlsx"], 2, "must end in"),
     (["score", "--model", "nope-model", "--image", "x.png", "--text", "a"], 1, "unknown model 'nope-model'"),
     (["score", "--model", "clip-flant5-xxl", "--image", "x.png", "--text", "a"], 1, "pip install t2v-clipflant5"),
-    (["score", "--model", "example", "--image", "missing.png", "--text", "a"], 1, "media item 0 ('missing.png')"),
+    (["score", "--model", "example", "--image", "missing.png", "--text", "a"], 1, "1 of 1 pairs failed"),
     (["score", "--model", "example", "--image", "x.png", "--text", "a", "--option", "novalue"], 2, "KEY=VALUE"),
     (["frobnicate"], 2, "invalid choice"),
 ])
@@ -100,3 +100,14 @@ def test_console_script_is_installed(tmp_path, images):
     assert r.returncode == 0, r.stderr
     want = example_score(Image.open(images[1]).convert("RGB"), Q.format("hi"), "Yes")
     assert f"{want:.6f}" in r.stdout
+
+
+def test_a_bad_file_fails_its_pairs_and_the_run_goes_on(tmp_path, images, capsys):
+    out = tmp_path / "r.csv"
+    rc = main(["score", "--model", "example", "--image", str(tmp_path / "gone.png"), "--image", str(images[0]),
+               "--text", "a", "--out", str(out)])
+    assert rc == 1
+    rows = list(csv.DictReader(open(out)))
+    assert rows[0]["score"] == "" and "does not exist" in rows[0]["error"]
+    assert abs(float(rows[1]["score"]) - example_score(Image.open(images[0]).convert("RGB"), Q.format("a"), "Yes")) < 1e-6
+    assert "1 of 2 pairs failed" in capsys.readouterr().err

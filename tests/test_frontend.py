@@ -238,3 +238,35 @@ def test_image_only_helpers_for_video(video_file):
     torch.testing.assert_close(ImageOnlyMixin.mean_by_owner(scores, owners, 2), torch.tensor([[1.0, 2.0], [5.0, 1.0]]))
     wide = ImageOnlyMixin().as_image(vid, num_frames=3, gap=2)
     assert wide.size == (64 * 3 + 2 * 2, 32)
+
+
+def test_resume_asks_only_for_missing_pairs_and_batches_across_samples(tmp_path, gray_images, monkeypatch):
+    s = t2v_core.VQAScore(model="example", device="cpu")
+    seen = []
+    real = type(s.model).score_groups
+
+    def spy(self, groups, **kw):
+        seen.append([(len(m), list(t)) for m, t in groups])
+        return real(self, groups, **kw)
+
+    monkeypatch.setattr(type(s.model), "score_groups", spy)
+    db = tmp_path / "p.sqlite"
+    s.batch_forward([{"images": [gray_images[0]], "texts": ["a"]}], store=db)
+    seen.clear()
+    ds = [{"images": [im], "texts": ["a", "b"]} for im in gray_images]
+    out = s.batch_forward(ds, store=db)
+    # one scorer call for the three samples; the first sample only asks for its missing text
+    assert seen == [[(1, ["b"]), (1, ["a", "b"]), (1, ["a", "b"])]]
+    torch.testing.assert_close(out[:, 0, :], expected(gray_images, ["a", "b"]))
+
+
+def test_store_key_includes_the_scorers_identity(tmp_path, gray_images):
+    db = tmp_path / "i.sqlite"
+    ds = [{"images": [gray_images[0]], "texts": ["a"]}]
+    t2v_core.VQAScore(model="example", device="cpu").batch_forward(ds, store=db)
+    t2v_core.VQAScore(model="example", device="cpu", batch_size=7).batch_forward(ds, store=db)  # runtime option
+    with ScoreStore(db) as st:
+        assert st.count() == 1
+    t2v_core.VQAScore(model="example", device="cpu", dtype="bf16").batch_forward(ds, store=db)
+    with ScoreStore(db) as st:
+        assert st.count() == 2

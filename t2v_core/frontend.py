@@ -283,7 +283,7 @@ class _Run:
         """Score several (media, texts) samples in one scorer call; only pairs missing from the store are asked
         for: media with every text missing go as one group, media with some texts missing as their own."""
         name = self.s.spec.name
-        plans = []
+        plans: list[tuple[list[Media], list[str], list[list[str]], torch.Tensor, list[PairFailure]]] = []
         groups: list[tuple[list[Media], list[str]]] = []
         where: list[tuple[int, list[int], list[int]]] = []  # group -> (sample, media rows, text columns)
         for s, (media, texts) in enumerate(samples):

@@ -65,7 +65,7 @@ def write_video(path: str | Path, frames: Sequence[Any], fps: float = 10, codec:
 
     path = Path(path)
     with av.open(str(path), "w") as container:
-        stream = container.add_stream(codec, rate=Fraction(fps).limit_denominator(1000))
+        stream: Any = container.add_stream(codec, rate=Fraction(fps).limit_denominator(1000))
         stream.height, stream.width = np.asarray(frames[0]).shape[:2]
         stream.pix_fmt = "yuv420p"
         for f in frames:

@@ -178,15 +178,26 @@ def test_resume_from_the_store_requests_only_what_is_missing(protocol, tmp_path)
         server.fault_rate = 0.0
         server.reset()
         second = score.batch_forward(data, store=store)
-        # the core's batch_forward re-scores a media item against all its texts when any of its pairs is
-        # missing (row granularity), so the rerun asks for the rows holding a NaN, and nothing else
-        rows = int(torch.isnan(first).any(dim=-1).sum())
-        assert len(server.requests) == rows * 2
+        # the rerun asks for exactly the pairs that failed, nothing else
+        assert len(server.requests) == n_nan
     assert torch.isfinite(second).all()
     keep = ~torch.isnan(first)
     assert torch.equal(second[keep], first[keep])
     text = store.read_bytes()
     assert not any(k.encode() in text for k in KEYS)
+
+
+@pytest.mark.parametrize("protocol", PROTOS)
+def test_batch_forward_runs_requests_concurrently_across_samples(protocol) -> None:
+    data = [{"images": random_images(1, seed=s), "texts": ["a cat"]} for s in range(16)]
+    with FakeModelServer(api_keys=KEYS, latency=0.1) as server:
+        score = build(server, protocol, max_concurrency=16)
+        score(images=random_images(1), texts=["warm"])  # the first reply is verified alone
+        t0 = time.perf_counter()
+        out = score.batch_forward(data)
+        elapsed = time.perf_counter() - t0
+    assert out.shape == (16, 1, 1) and torch.isfinite(out).all()
+    assert elapsed < 16 * 0.1 * 0.5, elapsed  # one sample at a time would take 1.6 s
 
 
 def test_requests_per_minute_cap(make, server) -> None:

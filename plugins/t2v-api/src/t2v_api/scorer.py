@@ -63,6 +63,7 @@ class BoundedPair:
     bound: float
     min_returned: float
     n_returned: int
+    group: int = 0
 
 
 _VIDEO_MIME = {".mp4": "video/mp4", ".m4v": "video/mp4", ".mov": "video/mov", ".webm": "video/webm",
@@ -217,6 +218,33 @@ class APIScorer(Scorer):
         pairs = [(i, j) for i in range(len(media)) for j in range(len(texts))]
         flat = self._score(media, texts, pairs, templates, **options)
         return flat.reshape(len(media), len(texts))
+
+    def score_groups(self, groups: Sequence[tuple[Sequence[Media], Sequence[str]]], *,
+                     templates: Templates | None, **options: Any) -> list[torch.Tensor]:
+        """All groups' pairs in one concurrent run (``batch_forward`` hands many samples over at once)."""
+        media: list[Media] = []
+        texts: list[str] = []
+        pairs: list[tuple[int, int]] = []
+        spans: list[tuple[int, int, int, int]] = []
+        owner: list[int] = []
+        for g, (gm, gt) in enumerate(groups):
+            m0, t0 = len(media), len(texts)
+            media += list(gm)
+            texts += list(gt)
+            owner += [g] * len(gm)
+            pairs += [(m0 + i, t0 + j) for i in range(len(gm)) for j in range(len(gt))]
+            spans.append((m0, t0, len(gm), len(gt)))
+        flat = self._score(media, texts, pairs, templates, **options)
+        for rec in [*self.failures, *self.bounds]:  # global indices -> the group's own
+            g = owner[rec.media_index]
+            rec.media_index -= spans[g][0]
+            rec.text_index -= spans[g][1]
+            rec.group = g
+        out, k = [], 0
+        for _, _, nm, nt in spans:
+            out.append(flat[k:k + nm * nt].reshape(nm, nt))
+            k += nm * nt
+        return out
 
     def score_pairs(self, media: Sequence[Media], texts: Sequence[str], *, templates: Templates | None,
                     **options: Any) -> torch.Tensor:
@@ -480,8 +508,8 @@ class GeminiScorer(APIScorer):
 
     @staticmethod
     def _native_video(video: Video) -> tuple[str, bytes] | None:
-        # t2v_core.media.Video keeps its source privately (_path / _data); no public accessor yet
-        path, data = getattr(video, "_path", None), getattr(video, "_data", None)
+        path = video.path
+        data = None if path is not None else video.read_bytes()
         if path:
             ext = os.path.splitext(path)[1].lower()
             with open(path, "rb") as fh:

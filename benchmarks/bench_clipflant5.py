@@ -36,9 +36,9 @@ def build_cache(cache: Path, hidden: int, layers: int) -> None:
     """Write a random benchmark-size checkpoint, the tiny tokenizer and a 336 px tower repo into ``cache``."""
     import torch
     from safetensors.torch import save_file
+    from t2v_clipflant5.modeling import CLIPT5Config, CLIPT5ForConditionalGeneration
     from transformers import CLIPVisionConfig
 
-    from t2v_clipflant5.modeling import CLIPT5Config, CLIPT5ForConditionalGeneration
     from t2v_core.testing import make_fake_hf_cache
 
     tok_src = next((FIXTURE_HUB / "models--google--flan-t5-xxl" / "snapshots").iterdir())
@@ -82,7 +82,6 @@ def build_cache(cache: Path, hidden: int, layers: int) -> None:
 def naive_scores(scorer, images, texts, question_template, answer_template):
     """The reference's way: every pair runs the full model, vision tower included."""
     import torch
-
     from t2v_clipflant5.modeling import format_prompt
 
     model, tok = scorer.model, scorer.tokenizer

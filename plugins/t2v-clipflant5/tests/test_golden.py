@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from _clipflant5_helpers import GOLDEN, reference_image
 
 RTOL = 1e-4

@@ -157,6 +157,7 @@ def load_clip_t5(path: str, *, dtype: torch.dtype, device: Any, revision: str | 
     checkpoint lacks it, from the repo named by ``mm_vision_tower``."""
     from transformers.utils import logging as hf_logging
 
+    revision = revision or "main"
     config = CLIPT5Config.from_pretrained(path, revision=revision, **hub_kwargs)
     if config.model_type != "clip_t5":
         raise ValueError(f"{path!r} is a {config.model_type!r} checkpoint, not a CLIP-FlanT5 ('clip_t5') one")
@@ -168,12 +169,13 @@ def load_clip_t5(path: str, *, dtype: torch.dtype, device: Any, revision: str | 
     previous = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()
     try:
-        model, info = CLIPT5ForConditionalGeneration.from_pretrained(
+        loaded: Any = CLIPT5ForConditionalGeneration.from_pretrained(
             path, config=config, vision_config=vision_config, dtype=dtype, revision=revision,
             output_loading_info=True, **hub_kwargs)
     finally:
         hf_logging.set_verbosity(previous)
-    missing = set(info.get("missing_keys", ()))
+    model: CLIPT5ForConditionalGeneration = loaded[0]
+    missing = set(loaded[1].get("missing_keys", ()))
     tower_missing = {k for k in missing if k.startswith("vision_tower.")}
     other = sorted(missing - tower_missing)
     if other:

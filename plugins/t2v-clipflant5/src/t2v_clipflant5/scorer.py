@@ -232,8 +232,8 @@ class CLIPFlanT5Scorer(ImageOnlyMixin, Scorer):
             for (_, _, ks), v in zip(part, scores):
                 out[ks] = float(v)
 
-    def score(self, media: Sequence[Media], texts: Sequence[str], *, templates: Templates | None,
-              num_frames: int = 4) -> torch.Tensor:
+    def score(self, media: Sequence[Media], texts: Sequence[str], *,  # type: ignore[override]
+              templates: Templates | None, num_frames: int = 4) -> torch.Tensor:
         """The M x N matrix: each image encoded once, pairs batched through the encoder-decoder."""
         templates = _require(templates)
         images = [self.as_image(m, num_frames=num_frames) for m in media]
@@ -242,8 +242,8 @@ class CLIPFlanT5Scorer(ImageOnlyMixin, Scorer):
         scores = self._score_index_pairs(images, [q for q, _ in filled], [a for _, a in filled], pairs)
         return scores.reshape(len(images), len(texts))
 
-    def score_pairs(self, media: Sequence[Media], texts: Sequence[str], *, templates: Templates | None,
-                    num_frames: int = 4) -> torch.Tensor:
+    def score_pairs(self, media: Sequence[Media], texts: Sequence[str], *,  # type: ignore[override]
+                    templates: Templates | None, num_frames: int = 4) -> torch.Tensor:
         """Scores of the aligned pairs ``(media[k], texts[k])``; a media object repeated is encoded once."""
         templates = _require(templates)
         uniq: dict[int, int] = {}

@@ -152,3 +152,21 @@ def test_scoring_needs_no_torchvision(checkpoints):
             "out = s(images=[Image.new('RGB', (90, 40), 'red')], texts=['a cat', 'a dog'])\n"
             "assert out.shape == (1, 2)\n")
     subprocess.run([sys.executable, "-c", code], check=True, env={**__import__("os").environ, "T2V_PROGRESS": "0"})
+
+
+def test_fps_sampling_and_full_answer_likelihood(get_score, plain):
+    from t2v_core.media import uniform_indices
+
+    model, tok = plain
+    frames = _frames()
+    video = Video.from_frames(frames, fps=8.0)
+    got = get_score("internvl3-1b")(images=[video], texts=TEXTS[:1], fps=2.0)
+    idx = uniform_indices(len(frames), round(len(frames) / 8.0 * 2.0))
+    want = ref.native_score(model, tok, ref.video_pixels([frames[k] for k in idx], 56),
+                            ref.video_user(len(idx), 4, TEXTS[0]))
+    assert _rel(float(got[0, 0]), want) < RTOL
+    # a one-token answer has the same probability under both definitions
+    img = _images()[:2]
+    first = get_score("internvl3-1b")(images=img, texts=TEXTS)
+    full = get_score("internvl3-1b", answer_likelihood="full")(images=img, texts=TEXTS)
+    torch.testing.assert_close(full, first, rtol=RTOL, atol=1e-7)

@@ -60,9 +60,8 @@ def test_tiles_equal_transformers_pil_image_processor():
     """The family's tiling is exactly transformers' GotOcr2 image processor (PIL backend, crop_to_patches)."""
     import numpy as np
     from PIL import Image
-    from transformers.models.got_ocr2.image_processing_pil_got_ocr2 import GotOcr2ImageProcessorPil
-
     from t2v_internvl.preprocess import image_visual
+    from transformers.models.got_ocr2.image_processing_pil_got_ocr2 import GotOcr2ImageProcessorPil
 
     proc = GotOcr2ImageProcessorPil(size={"height": 112, "width": 112}, image_mean=[0.485, 0.456, 0.406],
                                     image_std=[0.229, 0.224, 0.225], crop_to_patches=True, max_patches=12)

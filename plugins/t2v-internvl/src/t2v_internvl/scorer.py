@@ -156,8 +156,18 @@ class InternVLScorer(HFVLMScorer):
         else:
             self.model = self.ivl.model
             self.processor = self.tokenizer  # its chat template is the checkpoint's
-        self._cache_kw = loading._cache_kwarg(self.model)
-        self._keep_kw = "logits_to_keep"
+        self._set_scoring_state()
+
+    def _set_scoring_state(self) -> None:
+        # The state HFVLMScorer.load derives from the loaded model (t2v-hf has no hook for loading the model
+        # another way, so this mirrors the end of its load()).
+        import inspect
+
+        params = inspect.signature(self.model.forward).parameters
+        self._cache_kw = "cache" if "cache" in params else "past_key_values"
+        self._keep_kw = next((k for k in ("logits_to_keep", "num_logits_to_keep") if k in params), None)
+        # the native forward also takes a 1-D tensor of positions as logits_to_keep; the remote wrapper does not
+        self._keep_accepts_indices = self._keep_kw == "logits_to_keep" and self.ivl.layout != "remote"
         pad = self.tokenizer.pad_token_id
         self.pad_id = pad if pad is not None else (self.ivl.eos_token_ids or [0])[0]
         self._splits: dict[str, tuple[str, str] | None] = {}

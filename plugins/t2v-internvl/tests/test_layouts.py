@@ -83,3 +83,16 @@ def test_remote_code_path_matches_its_own_forward(get_score, remote_plain):
         assert abs(float(got[2, j]) - want) / want < 1e-4
     answers = score.model.generate(images[:1], ["What is it?"], max_new_tokens=2)
     assert len(answers) == 1 and isinstance(answers[0], str)
+
+
+def test_refusals_happen_before_download_and_name_the_reason(offline_hub, checkpoints):
+    from t2v_internvl.loading import RemoteCodeRequiredError
+
+    import t2v_core
+
+    # not in the cache: refused at once, not after a download
+    with pytest.raises(RemoteCodeRequiredError, match="defined only in that code"):
+        t2v_core.VQAScore(model="internvl2-40b", device="cpu")
+    # an original-layout checkpoint on a Qwen2 model but another conversation template cannot be mapped
+    with pytest.raises(RemoteCodeRequiredError, match="'Hermes-2'"):
+        t2v_core.VQAScore(model="internvl2.5-1b", device="cpu", checkpoint=str(checkpoints["remote"]))

@@ -56,6 +56,10 @@ class RemoteCodeRequiredError(T2VError, ValueError):
     """The checkpoint runs only with its own Python code, which the user has not allowed."""
 
 
+# What loading needs from a repo (the original repos also hold example media and training logs).
+_FILES = ["*.json", "*.safetensors", "*.py", "*.txt", "*.model", "*.jinja", "*.tiktoken"]
+
+
 def _resolve_folder(checkpoint: str, revision: str | None) -> Path:
     """A local folder holding ``checkpoint``: the folder itself, or its snapshot in the Hugging Face cache."""
     p = Path(checkpoint).expanduser()
@@ -65,14 +69,15 @@ def _resolve_folder(checkpoint: str, revision: str | None) -> Path:
     from t2v_hf.loading import CheckpointNotFoundError, hub_offline
 
     try:
-        return Path(snapshot_download(checkpoint, revision=revision, local_files_only=True))
+        return Path(snapshot_download(checkpoint, revision=revision, local_files_only=True,
+                                      allow_patterns=_FILES))
     except Exception as cached_error:  # noqa: BLE001 - any miss falls through to the hub or a clear error
         if hub_offline():
             raise CheckpointNotFoundError(
                 f"the files of {checkpoint!r} are not in the Hugging Face cache and the hub is offline "
                 f"(HF_HUB_OFFLINE=1). Download them once with `huggingface-cli download {checkpoint}`, or pass "
                 f"checkpoint=<a local folder>. ({cached_error})") from cached_error
-    return Path(snapshot_download(checkpoint, revision=revision))
+    return Path(snapshot_download(checkpoint, revision=revision, allow_patterns=_FILES))
 
 
 def checkpoint_layout(folder: Path) -> str:
@@ -348,7 +353,7 @@ def load_original(folder: Path, *, device: Any, dtype: Any, system_message: str 
     config = json.loads((folder / "config.json").read_text())
     arch = original_lm_architecture(folder)
     if arch not in _NATIVE_LM:
-        raise RemoteCodeRequiredError(_remote_reason(name, arch))
+        raise RemoteCodeRequiredError(_remote_reason(name, f"its language model ({arch}) is not part of transformers"))
     if arch == "Qwen2ForCausalLM":
         # name the class: the repo's config.json points at remote code, which AutoTokenizer would consult
         from transformers import Qwen2Tokenizer
@@ -373,11 +378,11 @@ def load_original(folder: Path, *, device: Any, dtype: Any, system_message: str 
 # ------------------------------------------------------------------------------------------ remote layout
 
 
-def _remote_reason(name: str, arch: str) -> str:
-    return (f"model {name!r} ships only as OpenGVLab's remote code (its language model, {arch}, has no native "
-            "transformers InternVL equivalent, so its weights are not mapped onto the native classes). Running it executes "
-            "Python files from the checkpoint's repository: if you trust them, pass trust_remote_code=True, e.g. "
-            f"VQAScore(model={name!r}, trust_remote_code=True) (it also needs `pip install 't2v-internvl[remote]'`)")
+def _remote_reason(name: str, why: str) -> str:
+    return (f"model {name!r} runs only through OpenGVLab's remote code: {why}, so its weights cannot be mapped "
+            "onto transformers' native InternVL classes. Running it executes Python files from the checkpoint's "
+            "repository; if you trust them, pass trust_remote_code=True, e.g. "
+            f"VQAScore(model={name!r}, trust_remote_code=True) (this also needs `pip install 't2v-internvl[remote]'`)")
 
 
 def load_remote(folder_or_repo: str, *, device: Any, dtype: Any, revision: str | None, system_message: str | None
@@ -419,6 +424,10 @@ def load(name: str, checkpoint: str, *, device: Any, dtype: Any, revision: str |
     """
     from t2v_hf.loading import weights_revision
 
+    if remote_only and not trust_remote_code:
+        # refuse before downloading many gigabytes of a checkpoint that cannot run without its code
+        raise RemoteCodeRequiredError(_remote_reason(
+            name, "its language model and conversation template are defined only in that code"))
     folder = _resolve_folder(checkpoint, revision)
     layout = checkpoint_layout(folder)
     rev = weights_revision(checkpoint, revision) or str(folder)
@@ -432,6 +441,7 @@ def load(name: str, checkpoint: str, *, device: Any, dtype: Any, revision: str |
         return load_original(folder, device=device, dtype=dtype, system_message=system_message, name=name,
                              **extra), rev
     if not trust_remote_code:
-        why = arch if arch not in _NATIVE_LM else f"{arch} with the {template!r} conversation template"
+        why = (f"its language model ({arch}) is not part of transformers" if arch not in _NATIVE_LM
+               else f"its conversation template ({template!r}) is defined only in that code")
         raise RemoteCodeRequiredError(_remote_reason(name, why))
     return load_remote(str(folder), device=device, dtype=dtype, revision=None, system_message=system_message), rev

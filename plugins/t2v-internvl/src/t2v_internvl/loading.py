@@ -9,8 +9,8 @@
   only way to run checkpoints whose language model transformers does not ship (InternLM2, Phi-3 in the
   InternVL2 family and InternVL2.5-2B/8B/26B).
 
-Every loaded model exposes the same four operations (:class:`InternVLModel`): encode tiles into image
-features, embed token ids, run the language model on embeddings (with a cache), and render the chat prompt.
+Every loaded model comes with what scoring needs to know about it (:class:`InternVLModel`): tile size,
+tokens per tile, normalization, chat rendering; for remote code also how to encode tiles and embed tokens.
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ class InternVLModel:
         """The model's floating dtype."""
         return next(self.model.parameters()).dtype
 
-    # ------------------------------------------------------------------ the four operations
+    # ------------------------------------------------------------------ operations
     def image_features(self, pixels: torch.Tensor) -> torch.Tensor:
         """Vision tower + projector: ``(tiles, 3, t, t)`` -> ``(tiles, tokens_per_tile, hidden)``."""
         pixels = pixels.to(self.device, self.dtype)
@@ -145,26 +145,6 @@ class InternVLModel:
     def language_model(self) -> Any:
         """The module whose input embeddings are the token embeddings."""
         return self.model.language_model if self.layout == "remote" else self.model.model.language_model
-
-    def lm(self, embeds: torch.Tensor, attention_mask: torch.Tensor, position_ids: torch.Tensor,
-           cache: Any = None, logits_at: torch.Tensor | None = None) -> tuple[torch.Tensor, Any]:
-        """Run the language model; returns the logits at ``logits_at`` (one index per row; default: the last
-        position) and the updated cache."""
-        kwargs: dict[str, Any] = dict(inputs_embeds=embeds, attention_mask=attention_mask.to(self.device),
-                                      position_ids=position_ids.to(self.device), use_cache=True)
-        if cache is not None:
-            kwargs[_cache_kwarg(self.language_model)] = cache
-        out = self.language_model(**kwargs)
-        if self.layout == "remote":
-            logits_all, new_cache = out.logits, out.past_key_values
-            rows = torch.arange(embeds.shape[0], device=logits_all.device)
-            at = logits_at.to(logits_all.device) if logits_at is not None else torch.full_like(rows, embeds.shape[1] - 1)
-            return logits_all[rows, at].float(), new_cache
-        hidden = out.last_hidden_state
-        rows = torch.arange(embeds.shape[0], device=hidden.device)
-        at = logits_at.to(hidden.device) if logits_at is not None else torch.full_like(rows, embeds.shape[1] - 1)
-        new_cache = getattr(out, "cache", None) or getattr(out, "past_key_values", None)
-        return self.model.lm_head(hidden[rows, at]).float(), new_cache
 
     def render(self, user_text: str) -> str:
         """The full prompt: the model's chat template around ``user_text``, with the generation prompt."""

@@ -139,6 +139,8 @@ def test_missing_weights_error_names_the_repo(offline_hub):
 
     with pytest.raises(Exception, match="InternVL3-14B-hf"):
         t2v_core.VQAScore(model="internvl3-14b", device="cpu")
+    with pytest.raises(FileNotFoundError, match="neither an existing folder"):
+        t2v_core.VQAScore(model="internvl3-14b", device="cpu", checkpoint="./no/such/folder")
 
 
 def test_scoring_needs_no_torchvision(checkpoints):

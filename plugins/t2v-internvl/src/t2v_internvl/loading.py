@@ -65,6 +65,9 @@ def _resolve_folder(checkpoint: str, revision: str | None) -> Path:
     p = Path(checkpoint).expanduser()
     if p.is_dir():
         return p
+    if checkpoint.startswith((".", "/", "~")) or checkpoint.count("/") != 1:
+        raise FileNotFoundError(f"checkpoint {checkpoint!r} is neither an existing folder nor a Hugging Face repo id "
+                                "('org/name'); pass the folder written by save_pretrained, or the repo id")
     from huggingface_hub import snapshot_download
     from t2v_hf.loading import CheckpointNotFoundError, hub_offline
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import internvl_reference as ref
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
 from t2v_core.media import Video
-
-from . import reference as ref
 
 TEXTS = ["a red cube on a table", "two dogs playing in the snow"]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import internvl_reference as ref
 import numpy as np
 import pytest
 import torch
@@ -9,8 +10,6 @@ from PIL import Image
 
 from t2v_core.media import Video
 from t2v_core.testing import check_scorer
-
-from . import reference as ref
 
 TEXTS = ["a red cube on a table", "two dogs playing in the snow", "a cat"]
 RTOL = 1e-4

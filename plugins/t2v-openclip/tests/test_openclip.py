@@ -238,3 +238,36 @@ def test_unknown_pretrained_tag_error_says_what_to_do(hub):
 def test_templates_are_refused_for_clip_models(openai_b32, images, texts):
     with pytest.raises(ValueError, match="takes no question/answer template"):
         openai_b32(images=images[:1], texts=texts, question_template="Is it {}?")
+
+
+def test_repeated_identical_calls_from_one_line_each_warn(openai_b32, images):
+    with warnings.catch_warnings(record=True) as caught:
+        for _ in range(3):
+            openai_b32(images=images[:1], texts=["dog " * 90])
+    assert sum(issubclass(w.category, CaptionTruncationWarning) for w in caught) == 3
+
+
+def test_bf16_scores_stay_close_to_fp32(hub, openai_b32, images, texts):
+    half = t2v_core.CLIPScore(model="openai:ViT-B-32", device="cpu", dtype="bf16")
+    assert half.provenance["dtype"] == "bfloat16"
+    got, ref = half(images=images, texts=texts), openai_b32(images=images, texts=texts)
+    assert got.dtype == torch.float32 and float((got - ref).abs().max()) < 0.05
+
+
+def test_quick_gelu_can_be_turned_off(hub, images, texts):
+    from open_clip.transformer import QuickGELU
+
+    with pytest.warns(UserWarning, match="QuickGELU mismatch"):  # open_clip's own warning, as intended
+        plain = t2v_core.CLIPScore(model="openai:ViT-B-32", device="cpu", quick_gelu=False)
+    assert QuickGELU not in {type(m) for m in plain.model.model.modules()}
+
+
+def test_truncation_warning_respects_error_and_ignore_filters(openai_b32, images):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CaptionTruncationWarning)
+        with pytest.raises(CaptionTruncationWarning, match="1 of 1 captions"):
+            openai_b32(images=images[:1], texts=["dog " * 90])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("ignore", CaptionTruncationWarning)
+        openai_b32(images=images[:1], texts=["dog " * 90])
+    assert not [w for w in caught if issubclass(w.category, CaptionTruncationWarning)]

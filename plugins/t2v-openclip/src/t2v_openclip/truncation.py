@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 import warnings
 from collections.abc import Sequence
+from types import FrameType
 
 # frames in these packages are skipped so that the warning points at the user's call
 _INTERNAL = ("t2v_core", "t2v_openclip", "torch", "contextlib", "functools")
@@ -18,11 +19,6 @@ _INTERNAL = ("t2v_core", "t2v_openclip", "torch", "contextlib", "functools")
 
 class CaptionTruncationWarning(UserWarning):
     """Some captions were longer than the text encoder's context and were truncated."""
-
-
-# Shown every time (not once per call site, Python's default): each call's cut captions differ, and a
-# repeated warning must not vanish. Appended, so filters a user installs later still take precedence.
-warnings.filterwarnings("always", category=CaptionTruncationWarning, append=True)
 
 
 def truncation_message(model: str, lengths: Sequence[int], context: int, texts: Sequence[str],
@@ -45,19 +41,29 @@ def truncation_message(model: str, lengths: Sequence[int], context: int, texts: 
     )
 
 
-def _user_stacklevel() -> int:
-    """The ``stacklevel`` of the first caller outside t2v and torch (for warnings.warn called from here)."""
-    level, frame = 2, sys._getframe(2)
+def _user_frame() -> FrameType | None:
+    """The innermost frame outside t2v and torch: the user's line that made the call."""
+    frame = sys._getframe(1)
     while frame is not None and (frame.f_globals.get("__name__") or "").split(".")[0] in _INTERNAL:
         frame = frame.f_back  # type: ignore[assignment]
-        level += 1
-    return level
+    return frame
 
 
 def warn_truncation(model: str, lengths: Sequence[int], context: int, texts: Sequence[str]) -> int:
-    """Warn (once) if any caption exceeds ``context`` tokens; returns the number of cut captions."""
+    """Warn (once per call) if any caption exceeds ``context`` tokens; returns the number of cut captions.
+
+    The warning points at the user's line and is shown on every call, even under Python's default
+    "once per location" filter (a fresh registry each time): a repeated warning must not vanish, since
+    each call cuts different captions. "ignore" and "error" filters still apply.
+    """
     msg = truncation_message(model, lengths, context, texts)
     if msg is None:
         return 0
-    warnings.warn(msg, CaptionTruncationWarning, stacklevel=_user_stacklevel())
+    frame = _user_frame()
+    if frame is None:  # pragma: no cover - always called from some frame
+        warnings.warn(msg, CaptionTruncationWarning, stacklevel=2)
+    else:
+        warnings.warn_explicit(msg, CaptionTruncationWarning, frame.f_code.co_filename, frame.f_lineno,
+                               module=frame.f_globals.get("__name__"), registry={},
+                               module_globals=frame.f_globals)
     return sum(1 for n in lengths if n > context)

@@ -24,7 +24,6 @@ import sys
 import tempfile
 import time
 
-
 #: a ViT-B-32 narrowed to 4 layers of width 256 in each tower (input size, patches, context, vocab unchanged)
 SMALL_CONFIG = {
     "embed_dim": 256,
@@ -56,10 +55,10 @@ def main() -> None:
     hf_constants.HF_HUB_CACHE, hf_constants.HF_HUB_OFFLINE = tmp.name, True
 
     import torch
+    from t2v_openclip.testing import install_openclip_model, use_tiny_config
 
     import t2v_core
     from t2v_core.testing import random_images
-    from t2v_openclip.testing import install_openclip_model, use_tiny_config
 
     if args.threads:
         torch.set_num_threads(args.threads)

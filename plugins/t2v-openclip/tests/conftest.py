@@ -20,7 +20,6 @@ import pytest  # noqa: E402
 def hub(tmp_path_factory):
     """Install the tiny models and point huggingface_hub at them (offline); yields a dict of the models."""
     import huggingface_hub.constants as hf_constants
-
     from t2v_openclip import testing as T
 
     cache = tmp_path_factory.mktemp("hf-hub")

@@ -7,11 +7,11 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from t2v_openclip import CaptionTruncationWarning
 
 import t2v_core
 from t2v_core.media import Video, concat_frames, uniform_indices
 from t2v_core.testing import check_scorer
-from t2v_openclip import CaptionTruncationWarning
 
 OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
 OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
@@ -271,3 +271,12 @@ def test_truncation_warning_respects_error_and_ignore_filters(openai_b32, images
         warnings.simplefilter("ignore", CaptionTruncationWarning)
         openai_b32(images=images[:1], texts=["dog " * 90])
     assert not [w for w in caught if issubclass(w.category, CaptionTruncationWarning)]
+
+
+def test_small_batches_keep_videos_and_images_apart(hub, openai_b32, images, texts):
+    """Media are encoded a group at a time; a video's frames may straddle batches of 2."""
+    items = [images[0], frames_video(6, seed=4), images[1], frames_video(5, seed=5), images[2]]
+    small = t2v_core.CLIPScore(model="openai:ViT-B-32", device="cpu", batch_size=2)
+    got = small(images=items, texts=texts, num_frames=3)
+    want = openai_b32(images=items, texts=texts, num_frames=3)
+    assert torch.allclose(got, want, rtol=1e-5, atol=1e-6)

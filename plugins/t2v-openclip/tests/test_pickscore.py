@@ -6,10 +6,10 @@ import warnings
 
 import pytest
 import torch
+from t2v_openclip import CaptionTruncationWarning
 
 import t2v_core
 from t2v_core.testing import check_scorer
-from t2v_openclip import CaptionTruncationWarning
 
 
 def pickscore_reference(model, processor, image, text) -> float:

@@ -135,34 +135,47 @@ class EmbeddingScorer(Scorer):
     def encode_media(self, media: Sequence[Media], num_frames: int = 8, fps: float | None = None,
                      video_mode: str = "mean") -> torch.Tensor:
         """One embedding per media item: an image's normalised embedding, or the mean of a video's
-        normalised frame embeddings (not renormalised, so a video scores the mean of its frames' scores)."""
+        normalised frame embeddings (not renormalised, so a video scores the mean of its frames' scores).
+
+        Media are decoded a group at a time (about ``batch_size`` frames), so memory does not grow with M.
+        """
         if video_mode not in VIDEO_MODES:
             raise ValueError(f"video_mode must be one of {VIDEO_MODES}, but got {video_mode!r}: 'mean' averages "
                              "the frames' embeddings, 'concat' scores the frames side by side as one image")
+        out: list[torch.Tensor] = []
         frames: list[Any] = []
-        owner: list[int] = []
-        for i, item in enumerate(media):
+        counts: list[int] = []
+
+        def flush() -> None:
+            emb = self.encode_images(frames)
+            for part in torch.split(emb, counts):
+                out.append(part.mean(dim=0))
+            frames.clear()
+            counts.clear()
+
+        for item in media:
             pics = self.media_frames(item, num_frames, fps, video_mode)
             frames.extend(pics)
-            owner.extend([i] * len(pics))
-        emb = self.encode_images(frames)
-        if len(frames) == len(media):
-            return emb
-        index = torch.tensor(owner, device=emb.device)
-        sums = torch.zeros(len(media), emb.shape[1], device=emb.device, dtype=emb.dtype).index_add_(0, index, emb)
-        counts = torch.bincount(index, minlength=len(media)).to(emb.dtype).unsqueeze(1)
-        return sums / counts
+            counts.append(len(pics))
+            if len(frames) >= self.batch_size:
+                flush()
+        if frames:
+            flush()
+        return torch.stack(out)
 
     # ------------------------------------------------------------------ scoring
-    def score(self, media: Sequence[Media], texts: Sequence[str], *, templates: Templates | None = None,
-              num_frames: int = 8, fps: float | None = None, video_mode: str = "mean") -> torch.Tensor:
+    # the core passes exactly the resolved ``call_options``, so the explicit keywords replace ``**options``
+    def score(self, media: Sequence[Media], texts: Sequence[str], *,  # type: ignore[override]
+              templates: Templates | None = None, num_frames: int = 8, fps: float | None = None,
+              video_mode: str = "mean") -> torch.Tensor:
         """The M x N score matrix: M + N encodes and one matrix product."""
         img = self.encode_media(media, num_frames=num_frames, fps=fps, video_mode=video_mode)
         txt = self.encode_texts(texts)
         return (self.scale * (img @ txt.T)).float().cpu()
 
-    def score_pairs(self, media: Sequence[Media], texts: Sequence[str], *, templates: Templates | None = None,
-                    num_frames: int = 8, fps: float | None = None, video_mode: str = "mean") -> torch.Tensor:
+    def score_pairs(self, media: Sequence[Media], texts: Sequence[str], *,  # type: ignore[override]
+                    templates: Templates | None = None, num_frames: int = 8, fps: float | None = None,
+                    video_mode: str = "mean") -> torch.Tensor:
         """Scores of the aligned pairs ``(media[k], texts[k])``."""
         img = self.encode_media(media, num_frames=num_frames, fps=fps, video_mode=video_mode)
         txt = self.encode_texts(texts)
@@ -230,8 +243,8 @@ class OpenCLIPScorer(EmbeddingScorer):
         """Build the model on ``self.device`` in ``self.dtype`` and read its text context length."""
         model, self.preprocess, self.tokenizer = self.build()
         self.model = model.eval().to(device=self.device, dtype=self.dtype)
-        self.context_length = int(getattr(self.tokenizer, "context_length", None)
-                                  or getattr(self.model, "context_length", 77))
+        context = getattr(self.tokenizer, "context_length", None) or getattr(self.model, "context_length", None)
+        self.context_length = int(context or 77)
         self.scale = 1.0
 
     def encode_image_batch(self, images: list[Any]) -> torch.Tensor:

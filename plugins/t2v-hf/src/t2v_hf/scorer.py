@@ -138,6 +138,8 @@ class HFVLMScorer(Scorer):
         params = inspect.signature(self.model.forward).parameters
         self._cache_kw = "cache" if "cache" in params else "past_key_values"
         self._keep_kw = next((k for k in ("logits_to_keep", "num_logits_to_keep") if k in params), None)
+        # transformers >= 4.50 also takes a 1-D tensor of sequence positions as logits_to_keep
+        self._keep_accepts_indices = self._keep_kw == "logits_to_keep" and transformers_version() >= (4, 50)
         pad = self.tokenizer.pad_token_id
         self.pad_id = pad if pad is not None else (self.tokenizer.eos_token_id or 0)
         self._splits: dict[str, tuple[str, str] | None] = {}
@@ -331,12 +333,21 @@ class HFVLMScorer(Scorer):
                 raise ValueError(self._answer_boundary_error(a))
             queries.append(_Query(list(ids), ans))
 
+        # tokens every suffix starts with (the question template's head) join the prefix; one token is left
+        # to each suffix so that its logits can be read
+        common = _common_prefix_length([q.ids for q in queries])
         inputs = self._to_device(self.processor_inputs([pre], [prepared]))
+        if common:
+            inputs = _extend_text(inputs, queries[0].ids[:common])
+            for q in queries:
+                q.ids = q.ids[common:]
         length = int(inputs["input_ids"].shape[1])
         for owner in self._rope_owners():
             owner.rope_deltas = None  # recomputed by this forward, never left over from an earlier call
+        # only the cache is wanted from the prefix: skip its vocabulary projection (152k-wide for Qwen)
+        keep = {self._keep_kw: 1} if self._keep_kw else {}
         with torch.inference_mode():
-            prefix_out = self.model(**inputs, use_cache=True)
+            prefix_out = self.model(**inputs, use_cache=True, **keep)
         cache = getattr(prefix_out, "cache", None) or prefix_out.past_key_values
         start = self.next_position(inputs, length)
 
@@ -348,21 +359,30 @@ class HFVLMScorer(Scorer):
             ids = torch.full((len(chunk), width), self.pad_id, dtype=torch.long)
             for r, c in enumerate(chunk):
                 ids[r, :len(c.ids)] = torch.tensor(c.ids)
-            batch_cache = copy.deepcopy(cache)
-            batch_cache.batch_repeat_interleave(len(chunk))
-            logits = self._forward(input_ids=ids.to(self.device),
-                                   attention_mask=torch.ones(len(chunk), length + width, dtype=torch.long,
-                                                             device=self.device),
-                                   position_ids=self.text_position_ids(start, len(chunk), width),
-                                   use_cache=True, **{self._cache_kw: batch_cache})
-            logp = torch.log_softmax(logits, dim=-1).cpu()
-            for r, c in enumerate(chunk):
+            reads = []
+            for c in chunk:
                 n = len(c.ids)
                 if full:
-                    reads = [(n - len(c.answer) - 1 + k, t) for k, t in enumerate(c.answer)]
+                    reads.append([(n - len(c.answer) - 1 + k, t) for k, t in enumerate(c.answer)])
                 else:
-                    reads = [(n - 1, c.answer[0])]
-                row[s + r] = self._read(logp[r], reads)
+                    reads.append([(n - 1, c.answer[0])])
+            # logits only where they are read: the vocabulary projection is a large share of a short suffix
+            keep = sorted({pos for r in reads for pos, _ in r})
+            extra: dict[str, Any] = {}
+            if self._keep_kw == "logits_to_keep" and self._keep_accepts_indices:
+                extra["logits_to_keep"] = torch.tensor(keep, device=self.device)
+                where = {pos: k for k, pos in enumerate(keep)}
+            else:
+                where = {pos: pos for pos in keep}
+            batch_cache = copy.deepcopy(cache)
+            batch_cache.batch_repeat_interleave(len(chunk))
+            # no attention mask: nothing is padded before a read position, so the plain causal mask is exact
+            logits = self._forward(input_ids=ids.to(self.device),
+                                   position_ids=self.text_position_ids(start, len(chunk), width),
+                                   use_cache=True, **{self._cache_kw: batch_cache}, **extra)
+            logp = torch.log_softmax(logits, dim=-1).cpu()
+            for r, read in enumerate(reads):
+                row[s + r] = self._read(logp[r], [(where[pos], tok) for pos, tok in read])
             del batch_cache
         return row
 
@@ -419,3 +439,32 @@ class HFVLMScorer(Scorer):
                 for k, text in zip(chunk, self.tokenizer.batch_decode(new, skip_special_tokens=True)):
                     answers[k] = text.strip()
         return [a or "" for a in answers]
+
+
+def _common_prefix_length(seqs: list[list[int]]) -> int:
+    """Length of the token prefix shared by every sequence, leaving at least one token in the shortest."""
+    limit = min(len(x) for x in seqs) - 1
+    n = 0
+    while n < limit and all(x[n] == seqs[0][n] for x in seqs):
+        n += 1
+    return n
+
+
+def _extend_text(inputs: dict[str, Any], ids: list[int]) -> dict[str, Any]:
+    """Append plain-text tokens to a single prompt's processor outputs: ``input_ids`` gets ``ids``, the
+    attention mask ones, and per-token type ids (``mm_token_type_ids``, ``token_type_ids``) zeros (text)."""
+    length = inputs["input_ids"].shape[1]
+    out = dict(inputs)
+    for key, value in inputs.items():
+        if not (isinstance(value, torch.Tensor) and value.dim() == 2 and value.shape == (1, length)):
+            continue
+        if key == "input_ids":
+            tail = torch.tensor([ids], dtype=value.dtype, device=value.device)
+        elif key == "attention_mask":
+            tail = torch.ones(1, len(ids), dtype=value.dtype, device=value.device)
+        elif key.endswith("token_type_ids"):
+            tail = torch.zeros(1, len(ids), dtype=value.dtype, device=value.device)
+        else:
+            continue
+        out[key] = torch.cat([value, tail], dim=1)
+    return out

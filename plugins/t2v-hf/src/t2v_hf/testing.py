@@ -47,7 +47,8 @@ _CORPUS = [
 ]
 
 
-def build_qwen_tokenizer(out_dir: str | Path, vocab_size: int = 400, chat_template: str = QWEN2_CHAT_TEMPLATE) -> Any:
+def build_qwen_tokenizer(out_dir: str | Path, vocab_size: int = 400, chat_template: str = QWEN2_CHAT_TEMPLATE,
+                         corpus: list[str] | None = None) -> Any:
     """Train a byte-level BPE on a small corpus (so 'Yes' and 'No' are single tokens), wrap it in the real
     ``Qwen2Tokenizer`` class with the Qwen special tokens (ids 0..7), save it to ``out_dir`` and return it."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -60,7 +61,7 @@ def build_qwen_tokenizer(out_dir: str | Path, vocab_size: int = 400, chat_templa
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=QWEN_SPECIAL_TOKENS,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
-    tok.train_from_iterator(_CORPUS * 20, trainer=trainer)
+    tok.train_from_iterator((_CORPUS + list(corpus or [])) * 20, trainer=trainer)
     tok.save(str(out / "tokenizer.json"))
     tok.model.save(str(out))  # vocab.json + merges.txt, as the real repos ship them
     added = {str(i): {"content": t, "lstrip": False, "normalized": False, "rstrip": False, "single_word": False,
@@ -87,12 +88,12 @@ def _scale_weights(model: Any, std: float, seed: int) -> None:
 def build_tiny_qwen_vl(out_dir: str | Path, family: str = "qwen2_vl", *, hidden: int = 64, layers: int = 2,
                        heads: int = 4, kv_heads: int = 2, vision_depth: int = 2, vision_hidden: int = 32,
                        vocab_size: int = 400, min_pixels: int | None = None, max_pixels: int | None = None,
-                       seed: int = 0, std: float = 0.15) -> Path:
+                       seed: int = 0, std: float = 0.15, corpus: list[str] | None = None) -> Path:
     """Write a random-weight ``family`` checkpoint (``qwen2_vl``, ``qwen2_5_vl`` or ``qwen3_vl``) to ``out_dir``.
 
     Returns the folder: config, safetensors weights, tokenizer with the Qwen special tokens and chat template,
     image and video processors. ``min_pixels`` / ``max_pixels`` bound the image size the processor resizes to
-    (the defaults keep images at 56..112 px so tests stay fast).
+    (the defaults keep images at 56..112 px so tests stay fast); ``corpus`` adds tokenizer training text.
     """
     import torch
     import transformers as tf
@@ -101,7 +102,7 @@ def build_tiny_qwen_vl(out_dir: str | Path, family: str = "qwen2_vl", *, hidden:
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
     template = QWEN3_CHAT_TEMPLATE if family == "qwen3_vl" else QWEN2_CHAT_TEMPLATE
-    tokenizer = build_qwen_tokenizer(out, vocab_size=vocab_size, chat_template=template)
+    tokenizer = build_qwen_tokenizer(out, vocab_size=vocab_size, chat_template=template, corpus=corpus)
     ids = {t: tokenizer.convert_tokens_to_ids(t) for t in QWEN_SPECIAL_TOKENS}
     common = dict(image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
                   vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"])

@@ -4,7 +4,7 @@
 
 A random-weight model is saved in a temporary offline Hugging Face cache under the real repo id and loaded
 by name (``openai:ViT-B-32``), as a user would. By default it is a narrowed ViT-B-32 (same 224 px input,
-32 px patches, 77-token context and vocabulary; 4 layers of width 256 per tower, ~17M parameters) so
+32 px patches, 77-token context and vocabulary; 4 layers of width 256 per tower, ~20M parameters) so
 that the naive baselines finish in minutes on a small CPU; ``--full`` uses the real ViT-B-32 config (151M).
 The baseline runs in the same process on the same model:
 

@@ -280,3 +280,11 @@ def test_small_batches_keep_videos_and_images_apart(hub, openai_b32, images, tex
     got = small(images=items, texts=texts, num_frames=3)
     want = openai_b32(images=items, texts=texts, num_frames=3)
     assert torch.allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_siglip_truncation_is_counted_with_its_own_tokenizer(siglip, images):
+    tok = siglip.model.tokenizer.tokenizer  # the Hugging Face tokenizer inside open_clip's HFTokenizer
+    long = "the quick brown fox jumps over the lazy dog " * 3
+    n = len(tok(long.strip())["input_ids"])  # canonicalize only strips punctuation/space here
+    with pytest.warns(CaptionTruncationWarning, match=f"16-token .* by {n - 16}\\)"):
+        siglip(images=images[:1], texts=["a photo of a cat", long])

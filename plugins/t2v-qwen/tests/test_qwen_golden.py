@@ -95,3 +95,13 @@ def test_videos_equal_plain_forward_on_the_same_frames(golden, golden_hub, spaci
         want = [plain_score(processor, model, case["question_template"].format(t), "Yes", video=video, metadata=meta,
                             second_per_grid_ts=seconds) for t in texts]
         assert rel(got[i], want) < 1e-5, path
+
+
+def test_transparent_image_files_are_read_as_the_reference_reads_them(golden, golden_hub):
+    k = next(i for i, p in enumerate(golden["image_paths"]) if p.endswith("rgba.png"))
+    default = next(c for c in golden["cases"] if c["template"] == "default")
+    drop = t2v_core.VQAScore(model="qwen2.5-vl-7b", device="cpu")
+    assert rel(drop(images=[golden["image_paths"][k]], texts=golden["texts"][:2]), [default["scores"][k][:2]]) < 1e-4
+    white = t2v_core.VQAScore(model="qwen2.5-vl-7b", device="cpu", alpha="white")
+    got = white(images=[golden["image_paths"][k]], texts=golden["texts"][:2])
+    assert rel(got, [default["scores"][k][:2]]) > 1e-3  # composited on white: other pixels, other scores

@@ -261,7 +261,9 @@ class HFVLMScorer(Scorer):
         for k, v in inputs.items():
             if isinstance(v, torch.Tensor):
                 v = v.to(self.device)
-                if v.is_floating_point():
+                # pixels follow the model's dtype; other floats (e.g. seconds per video grid step) keep theirs,
+                # since bf16 would round the temporal positions computed from them
+                if v.is_floating_point() and k.startswith("pixel_values"):
                     v = v.to(self.dtype)
             out[k] = v
         return out

@@ -60,6 +60,9 @@ def video_frame_count(total: int, video_fps: float | None, fps: float | None = N
                       source: str = "") -> int:
     """How many frames to sample: ``num_frames`` rounded to even, or ``total / video_fps * fps`` kept within
     [4, min(768, total)] and floored to even (qwen-vl-utils ``smart_nframes``)."""
+    if total < FRAME_FACTOR:
+        raise ValueError(f"video {source or '<frames>'} has {total} frame(s); Qwen-VL needs at least {FRAME_FACTOR} "
+                         "(pass a single frame as an image instead)")
     if num_frames is not None:
         n = round_by(num_frames, FRAME_FACTOR)
     else:

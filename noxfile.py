@@ -57,7 +57,7 @@ def lint(session: nox.Session) -> None:
 def core(session: nox.Session) -> None:
     """The core with the example plugin installed for real entry-point discovery; decord for the backend test."""
     _install_torch(session, TORCH_CPU)
-    session.install("-c", TORCH_CPU, "-e", ".[test,decord]", "tests/example_plugin")
+    session.install("-c", TORCH_CPU, "-e", ".[test,decord,hub]", "tests/example_plugin")
     session.run("pytest", "tests", *session.posargs, env={"T2V_PROGRESS": "0"})
 
 

@@ -89,7 +89,8 @@ def get_spec(name: str) -> ScorerSpec:
     if spec is not None:
         return spec  # type: ignore[no-any-return]
     dist = catalogue.distribution_for(name.strip())
-    if dist is not None:
+    loaded = {plugins.distribution_name(n) for n, _ in plugins.pm.list_name_plugin()}
+    if dist is not None and dist not in loaded:
         raise PluginNotInstalledError(
             f"model {name!r} is provided by the {dist!r} plugin, which is not installed "
             f"(or not loaded: check T2V_PLUGINS). Install it with:\n    pip install {dist}"

@@ -65,6 +65,8 @@ class Scorer:
     #: keyword arguments accepted at call time (besides templates), with their defaults
     call_options: ClassVar[dict[str, Any]] = {}
     default_batch_size: ClassVar[int] = 16
+    #: the dtype used when the user gives none (``None``: bf16 on GPU, fp32 elsewhere)
+    default_dtype: ClassVar[Any] = None
     #: dtypes this family refuses, with the reason shown to the user
     refused_dtypes: ClassVar[dict[Any, str]] = {}
     #: constructor options that do not change a score (left out of :attr:`identity` and the store key)
@@ -77,7 +79,7 @@ class Scorer:
         self.spec = spec
         self.name = spec.name
         self.device = resolve_device(device)
-        self.dtype = resolve_dtype(dtype, self.device)
+        self.dtype = resolve_dtype(dtype if dtype is not None else self.default_dtype, self.device)
         if self.dtype in self.refused_dtypes:
             raise ValueError(f"model {spec.name!r} refuses dtype {self.dtype}: {self.refused_dtypes[self.dtype]}")
         if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):

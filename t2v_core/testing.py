@@ -8,9 +8,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +49,40 @@ def make_fake_hf_cache(cache_dir: str | Path, repo_id: str, files: str | Path | 
     (repo_dir / "refs").mkdir(parents=True, exist_ok=True)
     (repo_dir / "refs" / "main").write_text(commit)
     return snapshot
+
+
+@contextlib.contextmanager
+def offline_hf_cache(cache_dir: str | Path) -> Iterator[Path]:
+    """Point the Hugging Face libraries at ``cache_dir`` with downloads off, for the duration of the block.
+
+    The environment variables alone are not enough once ``huggingface_hub`` is imported (it reads them at
+    import time), so its constants are switched too, and everything is restored afterwards.
+    """
+    cache_dir = Path(cache_dir)
+    env = {"HF_HUB_CACHE": str(cache_dir), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    saved_env = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    patched: list[tuple[Any, str, Any]] = []
+    try:
+        import huggingface_hub.constants as hc
+
+        for attr, value in (("HF_HUB_CACHE", str(cache_dir)), ("HUGGINGFACE_HUB_CACHE", str(cache_dir)),
+                            ("HF_HUB_OFFLINE", True)):
+            if hasattr(hc, attr):
+                patched.append((hc, attr, getattr(hc, attr)))
+                setattr(hc, attr, value)
+    except ImportError:
+        pass
+    try:
+        yield cache_dir
+    finally:
+        for obj, attr, old in patched:
+            setattr(obj, attr, old)
+        for k, v in saved_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def random_images(n: int, size: tuple[int, int] = (64, 48), seed: int = 0) -> list[Any]:

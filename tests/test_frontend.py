@@ -270,3 +270,28 @@ def test_store_key_includes_the_scorers_identity(tmp_path, gray_images):
     t2v_core.VQAScore(model="example", device="cpu", dtype="bf16").batch_forward(ds, store=db)
     with ScoreStore(db) as st:
         assert st.count() == 2
+
+
+def test_offline_hf_cache_switches_and_restores(tmp_path, monkeypatch):
+    from t2v_core.testing import make_fake_hf_cache, offline_hf_cache
+
+    hub = pytest.importorskip("huggingface_hub")
+    import huggingface_hub.constants as hc
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    make_fake_hf_cache(tmp_path, "org/tiny", {"config.json": "{}"}, commit="abc123")
+    before = hc.HF_HUB_CACHE
+    with offline_hf_cache(tmp_path):
+        path = hub.hf_hub_download("org/tiny", "config.json")
+        assert path == str(tmp_path / "models--org--tiny" / "snapshots" / "abc123" / "config.json")
+    assert hc.HF_HUB_CACHE == before and "HF_HUB_OFFLINE" not in __import__("os").environ
+
+
+def test_default_dtype_class_attribute():
+    from t2v_example.scorer import BrightnessScorer
+
+    class Fp32Always(BrightnessScorer):
+        default_dtype = torch.float32
+
+    s = Fp32Always(spec=t2v_core.registry.get_spec("example"), device="cpu")
+    assert s.dtype == torch.float32
+    assert Fp32Always(spec=t2v_core.registry.get_spec("example"), device="cpu", dtype="bf16").dtype == torch.bfloat16

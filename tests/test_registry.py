@@ -162,3 +162,11 @@ def test_listing_models_and_plugins_imports_nothing_heavy():
     result = json.loads(out.stdout.split("RESULT", 1)[1])
     assert result["names"] == ["example-brightness", "example-clip"]
     assert result["heavy"] == []
+
+
+def test_misspelt_name_of_a_loaded_family_is_unknown_not_missing():
+    # 'example-brightnes' matches no first-party pattern; a loaded first-party dist must not give a pip hint
+    mod = _plugin("fakeapi", spec("gpt-4o"))
+    plugins.register_plugin(mod, name="t2v-api")  # in-process plugins are named after themselves
+    with pytest.raises(UnknownModelError, match="Did you mean: 'gpt-4o'"):
+        t2v_core.VQAScore(model="gpt-4oo")

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hf_testutils import REPO
 from PIL import Image
 
 from t2v_core.testing import make_fake_hf_cache
-
-from hf_testutils import REPO
 
 
 @pytest.fixture(scope="session")

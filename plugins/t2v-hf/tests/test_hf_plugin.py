@@ -14,9 +14,6 @@ def test_hf_vlm_is_registered():
 
 
 def test_listing_imports_nothing_heavy():
-    import subprocess
-    import sys
-
     code = ("import sys, t2v_core; assert 'hf-vlm' in t2v_core.list_all_vqascore_models(); "
             "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
+from hf_testutils import REPO
+from t2v_hf.loading import transformers_version
 
 import t2v_core
 from t2v_core.testing import check_scorer
-from t2v_hf.loading import transformers_version
-
-from hf_testutils import REPO
 
 pytestmark = pytest.mark.skipif(transformers_version() < (4, 57),
                                 reason="the tiny Qwen2-VL test checkpoint needs transformers >= 4.57 classes")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from qwen_testutils import GOLDEN, GOLDEN_HUB, offline
 
 
@@ -27,8 +26,9 @@ def golden_hub(monkeypatch):
 @pytest.fixture(scope="session")
 def tiny_hub(tmp_path_factory):
     """Fake cache with tiny Qwen2-VL (as Qwen/Qwen2-VL-2B-Instruct) and Qwen3-VL (as Qwen/Qwen3-VL-2B-Instruct)."""
-    from t2v_core.testing import make_fake_hf_cache
     from t2v_hf.testing import build_tiny_qwen_vl
+
+    from t2v_core.testing import make_fake_hf_cache
 
     root = tmp_path_factory.mktemp("tiny")
     hub = root / "hub"

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
+from qwen_reference import load_plain, plain_score, reference_video
+from qwen_testutils import GOLDEN_HUB, transformers_version
 
 import t2v_core
-
-from qwen_testutils import GOLDEN_HUB, transformers_version
-from qwen_reference import load_plain, plain_score, reference_video
 
 SNAPSHOT = next((GOLDEN_HUB / "models--Qwen--Qwen2.5-VL-7B-Instruct" / "snapshots").iterdir())
 IS_449 = transformers_version()[:2] == (4, 49)
@@ -24,7 +23,6 @@ def cases(golden, media):
 
 
 def test_default_templates_are_the_references(golden):
-    spec = t2v_core.VQAScore.__init__  # noqa: F841 - the spec is checked through the registry below
     from t2v_core.registry import get_spec
 
     default = next(c for c in golden["cases"] if c["template"] == "default")

@@ -6,12 +6,11 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from qwen_reference import load_plain, plain_score, reference_image, reference_video
+from qwen_testutils import GOLDEN, needs_tiny_builder, offline
 
 import t2v_core
 from t2v_core.testing import check_scorer
-
-from qwen_testutils import GOLDEN, needs_tiny_builder, offline
-from qwen_reference import load_plain, plain_score, reference_image, reference_video
 
 pytestmark = needs_tiny_builder
 

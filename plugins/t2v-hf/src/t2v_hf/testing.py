@@ -80,7 +80,7 @@ def _scale_weights(model: Any, std: float, seed: int) -> None:
 
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
-        for name, p in model.named_parameters():
+        for p in model.parameters():
             if p.ndim >= 2:
                 p.copy_(torch.randn(p.shape, generator=gen) * std)
 

@@ -7,18 +7,17 @@ The score itself (one forward pass, P(first answer token), prefix KV reuse) is :
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any, ClassVar
-
-import os
 
 import numpy as np
 import torch
 from PIL import Image as PILImage
 from PIL import ImageOps
+from t2v_hf.scorer import HFVLMScorer, PreparedMedia
 
 from t2v_core.media import Image, Media, Video
-from t2v_hf.scorer import HFVLMScorer, PreparedMedia
 
 from . import vision
 

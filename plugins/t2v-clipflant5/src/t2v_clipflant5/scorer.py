@@ -73,7 +73,7 @@ class CLIPFlanT5Scorer(ImageOnlyMixin, Scorer):
     call_options: ClassVar[dict[str, Any]] = {"num_frames": 4}
     default_batch_size: ClassVar[int] = 16
     #: on CPU, big batches of ~600-token sequences spill the caches (attention scores are batch x heads x L x L)
-    #: and run slower per pair than small ones; measured: batch 4 is never slower than 16 there
+    #: and run slower per pair than small ones; measured: batch 4 was never slower than 16 there
     cpu_batch_size: ClassVar[int] = 4
     refused_dtypes: ClassVar[dict[Any, str]] = {
         torch.float16: "T5 activations overflow float16 and the scores become NaN; use dtype='bf16' (GPU "

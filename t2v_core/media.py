@@ -53,9 +53,21 @@ def _fail(index: int | None, item: Any, why: str, fix: str = "") -> MediaError:
 # --------------------------------------------------------------------------------------------- images
 
 
-def to_rgb(img: PILImage.Image) -> PILImage.Image:
-    """RGB view of any PIL image: EXIF orientation applied, transparency composited on white."""
+ALPHA_MODES = ("drop", "white")
+
+
+def to_rgb(img: PILImage.Image, alpha: str = "drop") -> PILImage.Image:
+    """RGB view of any PIL image, EXIF orientation applied.
+
+    ``alpha="drop"`` keeps the colour channels of a transparent image as they are, which is what the reference
+    implementations do (``Image.open(p).convert("RGB")``) and so what published scores were computed on;
+    ``alpha="white"`` composites it on white, as it looks in a viewer.
+    """
+    if alpha not in ALPHA_MODES:
+        raise ValueError(f"alpha must be one of {ALPHA_MODES}, got {alpha!r}")
     img = ImageOps.exif_transpose(img) or img
+    if alpha == "drop":
+        return img if img.mode == "RGB" else img.convert("RGB")
     if img.mode == "P" and "transparency" in img.info:
         img = img.convert("RGBA")
     if img.mode in ("RGBA", "LA", "PA"):
@@ -68,7 +80,7 @@ def to_rgb(img: PILImage.Image) -> PILImage.Image:
     return img
 
 
-def _array_to_pil(arr: np.ndarray, index: int | None, item: Any) -> PILImage.Image:
+def _array_to_pil(arr: np.ndarray, index: int | None, item: Any, alpha: str = "drop") -> PILImage.Image:
     if arr.ndim == 2:
         arr = arr[:, :, None]
     if arr.ndim != 3:
@@ -94,7 +106,7 @@ def _array_to_pil(arr: np.ndarray, index: int | None, item: Any) -> PILImage.Ima
     if arr.shape[-1] == 1:
         return PILImage.fromarray(arr[:, :, 0], mode="L").convert("RGB")
     if arr.shape[-1] == 4:
-        return to_rgb(PILImage.fromarray(arr, mode="RGBA"))
+        return to_rgb(PILImage.fromarray(arr, mode="RGBA"), alpha)
     return PILImage.fromarray(np.ascontiguousarray(arr), mode="RGB")
 
 
@@ -102,7 +114,7 @@ def _tensor_to_numpy(t: Any) -> np.ndarray:
     return t.detach().cpu().numpy()  # type: ignore[no-any-return]
 
 
-def _open_image_bytes(data: bytes, index: int | None, item: Any) -> PILImage.Image:
+def _open_image_bytes(data: bytes, index: int | None, item: Any, alpha: str = "drop") -> PILImage.Image:
     if not data:
         raise _fail(index, item, "the file is empty")
     try:
@@ -113,7 +125,7 @@ def _open_image_bytes(data: bytes, index: int | None, item: Any) -> PILImage.Ima
                     "Check that the file is a complete PNG/JPEG/WebP image") from e
     if img.size[0] == 0 or img.size[1] == 0:
         raise _fail(index, item, "the image is empty (0 pixels)")
-    return to_rgb(img)
+    return to_rgb(img, alpha)
 
 
 def fetch_url(url: str, index: int | None = None, timeout: float = URL_TIMEOUT_S,
@@ -403,19 +415,23 @@ def _looks_like_video_bytes(data: bytes) -> bool:
             or head[:3] == b"\x00\x00\x01")
 
 
-def load_media(item: Any, index: int = 0, *, video_backend: str = "pyav", allow_video: bool = True) -> Media:
+def load_media(item: Any, index: int = 0, *, video_backend: str = "pyav", allow_video: bool = True,
+               alpha: str = "drop") -> Media:
     """Load one media item; raises :class:`MediaError` naming ``index`` and the item if it cannot be used.
 
     Accepted: a path (str or Path) to an image or video; an http(s) URL; raw bytes; a PIL image; a numpy
     array (HxW, HxWxC or CxHxW; uint8 or float in [0, 1]); a torch tensor (CxHxW or HxWxC); a 4-D
     array/tensor (TxHxWxC or TxCxHxW) or a list of frames (a video); an already loaded Image or Video.
+    ``alpha`` says what happens to transparency (see :func:`to_rgb`).
     """
+    if alpha not in ALPHA_MODES:
+        raise ValueError(f"alpha must be one of {ALPHA_MODES}, got {alpha!r}")
     if isinstance(item, (Image, Video)):
         media: Media = item
     elif isinstance(item, PILImage.Image):
         if item.size[0] == 0 or item.size[1] == 0:
             raise _fail(index, item, "the image is empty (0 pixels)")
-        media = Image(to_rgb(item), source=_describe(item), index=index)
+        media = Image(to_rgb(item, alpha), source=_describe(item), index=index)
     elif isinstance(item, (str, os.PathLike)):
         text = os.fspath(item)
         if not text.strip():
@@ -425,7 +441,7 @@ def load_media(item: Any, index: int = 0, *, video_backend: str = "pyav", allow_
             if _is_video_path(text) or _looks_like_video_bytes(data):
                 media = Video(text, index, data=data, backend="pyav")
             else:
-                media = Image(_open_image_bytes(data, index, text), source=text, index=index)
+                media = Image(_open_image_bytes(data, index, text, alpha), source=text, index=index)
         else:
             path = Path(text).expanduser()
             if not path.exists():
@@ -437,7 +453,7 @@ def load_media(item: Any, index: int = 0, *, video_backend: str = "pyav", allow_
             if path.suffix.lower() in VIDEO_SUFFIXES:
                 media = Video(str(path), index, path=str(path), backend=video_backend)
             elif path.suffix.lower() in IMAGE_SUFFIXES or not path.suffix:
-                media = Image(_open_image_bytes(path.read_bytes(), index, item), source=str(path), index=index)
+                media = Image(_open_image_bytes(path.read_bytes(), index, item, alpha), source=str(path), index=index)
             else:
                 raise _fail(index, item, f"has an unsupported extension {path.suffix!r}",
                             f"Images: {sorted(IMAGE_SUFFIXES)}; videos: {sorted(VIDEO_SUFFIXES)}")
@@ -448,11 +464,11 @@ def load_media(item: Any, index: int = 0, *, video_backend: str = "pyav", allow_
         if _looks_like_video_bytes(data):
             media = Video(f"<{len(data)} bytes>", index, data=data)
         else:
-            media = Image(_open_image_bytes(data, index, item), source=_describe(item), index=index)
+            media = Image(_open_image_bytes(data, index, item, alpha), source=_describe(item), index=index)
     elif isinstance(item, (list, tuple)):
         if not item:
             raise _fail(index, item, "is an empty list of frames")
-        frames = [load_media(f, index, allow_video=False) for f in item]
+        frames = [load_media(f, index, allow_video=False, alpha=alpha) for f in item]
         media = Video(_describe(item), index, frames=[f.image for f in frames if isinstance(f, Image)])
     elif isinstance(item, np.ndarray) or type(item).__module__.startswith("torch"):
         arr = item if isinstance(item, np.ndarray) else _tensor_to_numpy(item)
@@ -460,9 +476,9 @@ def load_media(item: Any, index: int = 0, *, video_backend: str = "pyav", allow_
             if arr.shape[0] == 0:
                 raise _fail(index, item, "is a video with no frames")
             frames_arr = arr if arr.shape[-1] in (1, 3, 4) else np.transpose(arr, (0, 2, 3, 1))
-            media = Video(_describe(item), index, frames=[_array_to_pil(f, index, item) for f in frames_arr])
+            media = Video(_describe(item), index, frames=[_array_to_pil(f, index, item, alpha) for f in frames_arr])
         else:
-            media = Image(_array_to_pil(arr, index, item), source=_describe(item), index=index)
+            media = Image(_array_to_pil(arr, index, item, alpha), source=_describe(item), index=index)
     else:
         raise _fail(index, item, f"has unsupported type {type(item).__name__}",
                     "Pass a path, URL, bytes, PIL image, numpy array, torch tensor or a list of frames")
@@ -475,13 +491,13 @@ def load_media(item: Any, index: int = 0, *, video_backend: str = "pyav", allow_
 
 
 def load_all(items: Sequence[Any], *, video_backend: str = "pyav", accepted: Sequence[str] = ("image", "video"),
-             model: str = "") -> list[Media]:
+             model: str = "", alpha: str = "drop") -> list[Media]:
     """Load every item (each once), checking that its kind is one the model accepts."""
     if isinstance(items, (str, Path, PILImage.Image, bytes)) or getattr(items, "ndim", None) in (2, 3):
         items = [items]
     out = []
     for i, item in enumerate(items):
-        m = load_media(item, i, video_backend=video_backend)
+        m = load_media(item, i, video_backend=video_backend, alpha=alpha)
         if m.kind not in accepted:
             raise _fail(i, item, f"is a {m.kind}, but model {model!r} accepts only {'/'.join(accepted)}",
                         "Choose a model that accepts videos (`t2v models`) or pass frames as images")

@@ -65,6 +65,9 @@ class Scorer:
     #: keyword arguments accepted at call time (besides templates), with their defaults
     call_options: ClassVar[dict[str, Any]] = {}
     default_batch_size: ClassVar[int] = 16
+    #: what happens to transparency when images are loaded ("drop": as the reference; "white": composited);
+    #: users override it with the ``alpha=`` option
+    default_alpha: ClassVar[str] = "drop"
     #: the dtype used when the user gives none (``None``: bf16 on GPU, fp32 elsewhere)
     default_dtype: ClassVar[Any] = None
     #: dtypes this family refuses, with the reason shown to the user
@@ -84,15 +87,22 @@ class Scorer:
             raise ValueError(f"model {spec.name!r} refuses dtype {self.dtype}: {self.refused_dtypes[self.dtype]}")
         if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-        self.batch_size = batch_size or self.default_batch_size
+        self.batch_size = batch_size or self.default_batch_size_for(self.device)
         self.video_backend = video_backend
         self.progress = progress
         self.options = dict(options)
+        if self.options.get("alpha", self.default_alpha) not in media_mod.ALPHA_MODES:
+            raise ValueError(f"alpha must be one of {media_mod.ALPHA_MODES}, got {self.options.get('alpha')!r}")
         #: failures of the last call (empty when every pair was scored)
         self.failures: list[PairFailure] = []
         #: the weights' revision (commit hash or local path), set by :meth:`load` when known
         self.weights_revision: str | None = None
         self.load()
+
+    @classmethod
+    def default_batch_size_for(cls, device: Any) -> int:
+        """The batch size used when the user gives none; families may size it by device."""
+        return cls.default_batch_size
 
     # ------------------------------------------------------------------ to implement
     def load(self) -> None:
@@ -167,7 +177,8 @@ class Scorer:
 
     def load_media(self, items: Any) -> list[media_mod.Media]:
         """Load user media items, checking each is a kind this model accepts."""
-        return media_mod.load_all(items, video_backend=self.video_backend, accepted=self.spec.media, model=self.name)
+        return media_mod.load_all(items, video_backend=self.video_backend, accepted=self.spec.media, model=self.name,
+                                  alpha=self.options.get("alpha", self.default_alpha))
 
     def generate(self, images: Any, texts: Sequence[str] | str, **options: Any) -> list[str]:
         """Text generation, as the reference's ``model.generate(images=..., texts=...)``: one answer per pair."""

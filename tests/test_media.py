@@ -50,10 +50,16 @@ def test_exif_orientation_rgba_gray_palette(tmp_path):
     img.save(p, exif=exif, quality=100)
     assert load_media(str(p)).image.size == (2, 4)
 
-    rgba = Image.new("RGBA", (2, 2), (0, 0, 0, 0))
-    assert load_media(rgba).image.getpixel((0, 0)) == (255, 255, 255)  # transparent -> white
+    rgba = Image.new("RGBA", (2, 2), (10, 20, 30, 0))
+    assert load_media(rgba).image.getpixel((0, 0)) == (10, 20, 30)  # as the reference: alpha dropped
+    assert load_media(rgba, alpha="white").image.getpixel((0, 0)) == (255, 255, 255)  # composited on white
+    with pytest.raises(ValueError, match="alpha must be one of"):
+        load_media(rgba, alpha="black")
     gray = Image.new("L", (2, 2), 77)
     assert load_media(gray).image.getpixel((1, 1)) == (77, 77, 77)
+    half = np.zeros((1, 1, 4), np.uint8)
+    half[0, 0] = (0, 0, 0, 128)
+    assert load_media(half, alpha="white").image.getpixel((0, 0)) == (127, 127, 127)
     pal = Image.new("P", (2, 2), 3)
     pal.putpalette([0, 0, 0, 10, 20, 30, 1, 2, 3, 40, 50, 60] + [0] * 756)
     assert load_media(pal).image.getpixel((0, 0)) == (40, 50, 60)

@@ -113,3 +113,26 @@ def test_errors_name_the_fix(offline_hub):
         t2v_core.VQAScore(model="hf-vlm", checkpoint=REPO, device="cpu", chekpoint="x")
     with pytest.raises(ValueError, match="answer_likelihood"):
         t2v_core.VQAScore(model="hf-vlm", checkpoint=REPO, device="cpu", answer_likelihood="all")
+
+
+def test_llava_one_dimensional_positions(tmp_path, images, monkeypatch):
+    """A non-Qwen family with plain 1-D rope: prefix reuse (and whole prompts) against plain forwards."""
+    from t2v_hf import scorer as scorer_mod
+    from t2v_hf.testing import build_tiny_llava
+
+    folder = build_tiny_llava(tmp_path / "llava", seed=2)
+    ref = plain_scores(folder, images[:2], TEXTS)
+    used = []
+    original = scorer_mod.HFVLMScorer._score_shared_prefix
+
+    def spy(self, *args, **kwargs):
+        row = original(self, *args, **kwargs)
+        used.append(row is not None)
+        return row
+
+    monkeypatch.setattr(scorer_mod.HFVLMScorer, "_score_shared_prefix", spy)
+    score = t2v_core.VQAScore(model="hf-vlm", checkpoint=str(folder), device="cpu", batch_size=2)
+    assert rel(score(images=images[:2], texts=TEXTS), ref) < 1e-5
+    assert used == [True, True]  # the shared prefix was used, not the whole-prompt fallback
+    whole = t2v_core.VQAScore(model="hf-vlm", checkpoint=str(folder), device="cpu", prefix_reuse=False)
+    assert rel(whole(images=images[:2], texts=TEXTS), ref) < 1e-5

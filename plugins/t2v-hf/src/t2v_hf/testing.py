@@ -158,3 +158,43 @@ def build_tiny_qwen_vl(out_dir: str | Path, family: str = "qwen2_vl", *, hidden:
     model.save_pretrained(str(out))
     processor.save_pretrained(str(out))
     return out
+
+
+# A LLaVA-1.5-style template ("USER: <image>\n... ASSISTANT:"), for a model with plain 1-D positions.
+LLAVA_CHAT_TEMPLATE = (
+    "{% for message in messages %}{{ message['role'].upper() }}: {% if message['content'] is string %}"
+    "{{ message['content'] }}{% else %}{% for c in message['content'] %}{% if c['type'] == 'image' %}<image>\n"
+    "{% elif c['type'] == 'text' %}{{ c['text'] }}{% endif %}{% endfor %}{% endif %}\n{% endfor %}"
+    "{% if add_generation_prompt %}ASSISTANT:{% endif %}"
+)
+
+
+def build_tiny_llava(out_dir: str | Path, *, seed: int = 0, std: float = 0.15) -> Path:
+    """Write a random-weight ``LlavaForConditionalGeneration`` (CLIP vision tower, Llama language model, 1-D
+    rope) with a ``LlavaProcessor`` to ``out_dir``: the generic ``hf-vlm`` path for a non-Qwen family."""
+    import torch
+    import transformers as tf
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    tok = build_qwen_tokenizer(out, chat_template=LLAVA_CHAT_TEMPLATE)
+    tok.add_special_tokens({"additional_special_tokens": ["<image>"]})
+    vision = dict(model_type="clip_vision_model", hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                  num_attention_heads=2, image_size=56, patch_size=14, projection_dim=32)
+    text = dict(model_type="llama", vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512, pad_token_id=0,
+                eos_token_id=tok.eos_token_id, bos_token_id=None)
+    config = tf.LlavaConfig(vision_config=vision, text_config=text, image_token_id=tok.convert_tokens_to_ids("<image>"),
+                            vision_feature_layer=-1, vision_feature_select_strategy="full")
+    model = tf.LlavaForConditionalGeneration(config)
+    _scale_weights(model, std, seed)
+    image_processor = tf.CLIPImageProcessor(size={"shortest_edge": 56}, crop_size={"height": 56, "width": 56})
+    # "full" features keep the CLS token: one more image token than patches
+    processor = tf.LlavaProcessor(image_processor=image_processor, tokenizer=tok, patch_size=14,
+                                  vision_feature_select_strategy="full", chat_template=LLAVA_CHAT_TEMPLATE,
+                                  num_additional_image_tokens=1)
+    model.eval()
+    model.save_pretrained(str(out))
+    processor.save_pretrained(str(out))
+    return out

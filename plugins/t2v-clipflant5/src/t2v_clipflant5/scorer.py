@@ -20,7 +20,6 @@ from typing import Any, ClassVar
 import torch
 from PIL import Image as PILImage
 
-from t2v_core.device import resolve_device
 from t2v_core.media import Media
 from t2v_core.progress import progress_bar
 from t2v_core.scorer import ImageOnlyMixin, Scorer
@@ -29,7 +28,7 @@ from t2v_core.templates import Templates
 from .modeling import CONTEXT_LEN, CONVERSATIONS, format_prompt, load_clip_t5, shrink_vocab
 
 IGNORE_INDEX = -100
-_OPTIONS = ("conversation", "tokenizer", "checkpoint", "image_aspect_ratio", "revision")
+_OPTIONS = ("conversation", "tokenizer", "checkpoint", "image_aspect_ratio", "revision", "alpha")
 _GENERATE_OPTIONS = ("max_new_tokens", "temperature", "top_p", "num_beams", "num_frames")
 
 
@@ -80,11 +79,10 @@ class CLIPFlanT5Scorer(ImageOnlyMixin, Scorer):
                        "default) or 'fp32'",
     }
 
-    def __init__(self, spec: Any, device: Any = None, dtype: Any = None, batch_size: int | None = None,
-                 **kwargs: Any) -> None:
-        if batch_size is None and resolve_device(device).type == "cpu":
-            batch_size = self.cpu_batch_size
-        super().__init__(spec, device, dtype, batch_size, **kwargs)
+    @classmethod
+    def default_batch_size_for(cls, device: Any) -> int:
+        """Smaller batches on CPU: long padded batches were slower per pair than single pairs there."""
+        return cls.cpu_batch_size if device.type == "cpu" else cls.default_batch_size
 
     # ------------------------------------------------------------------ loading
     def load(self) -> None:

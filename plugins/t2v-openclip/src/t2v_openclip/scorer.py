@@ -76,10 +76,9 @@ class EmbeddingScorer(Scorer):
     #: the factor in front of the cosine similarity
     scale: float = 1.0
 
-    def __init__(self, spec: Any, device: Any = None, dtype: Any = None, **kwargs: Any) -> None:
-        # Default to fp32 even on GPU: the reference computes these scores in fp32, and bf16 embeddings move
-        # cosine similarities by ~1e-2, the size of the gaps between good and bad captions.
-        super().__init__(spec, device=device, dtype="fp32" if dtype is None else dtype, **kwargs)
+    # fp32 even on GPU: the reference computes these scores in fp32, and bf16 embeddings move cosine
+    # similarities by ~1e-2, the size of the gaps between good and bad captions.
+    default_dtype = torch.float32
 
     # ------------------------------------------------------------------ to implement
     def encode_image_batch(self, images: list[Any]) -> torch.Tensor:

@@ -43,3 +43,10 @@ def test_bad_options_are_named(golden_hub):
         t2v_core.VQAScore(model="qwen2.5-vl-7b", device="cpu", frames=3)
     with pytest.raises(OSError, match="huggingface-cli download Qwen/Qwen2-VL-72B-Instruct"):
         t2v_core.VQAScore(model="qwen2-vl-72b", device="cpu")
+
+
+@pytest.mark.skipif(__import__("t2v_hf.loading").loading.transformers_version() >= (4, 57),
+                    reason="only transformers < 4.57 lacks Qwen3-VL")
+def test_qwen3_on_old_transformers_says_what_to_install():
+    with pytest.raises(ModuleNotFoundError, match="transformers>=4.57"):
+        t2v_core.VQAScore(model="qwen3-vl-2b", device="cpu")

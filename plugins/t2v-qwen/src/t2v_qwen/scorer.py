@@ -51,6 +51,14 @@ class QwenVLScorer(HFVLMScorer):
             raise ValueError(f"temporal_spacing must be one of {TEMPORAL_SPACINGS}, got {spacing!r}")
         if self.options.get("alpha", "drop") not in ALPHAS:
             raise ValueError(f"alpha must be one of {ALPHAS}, got {self.options.get('alpha')!r}")
+        from t2v_hf.loading import transformers_version
+
+        if self.name.startswith("qwen3") and transformers_version() < (4, 57):
+            import transformers
+
+            raise ModuleNotFoundError(
+                f"model {self.name!r} (Qwen3-VL) needs transformers >= 4.57, but {transformers.__version__} is "
+                "installed: pip install -U 'transformers>=4.57'")
         super().load()
         self.temporal_spacing = spacing
         self.alpha = self.options["alpha"]

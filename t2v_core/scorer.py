@@ -91,7 +91,7 @@ class Scorer:
         self.video_backend = video_backend
         self.progress = progress
         self.options = dict(options)
-        if self.options.get("alpha", self.default_alpha) not in media_mod.ALPHA_MODES:
+        if (self.options.get("alpha") or self.default_alpha) not in media_mod.ALPHA_MODES:
             raise ValueError(f"alpha must be one of {media_mod.ALPHA_MODES}, got {self.options.get('alpha')!r}")
         #: failures of the last call (empty when every pair was scored)
         self.failures: list[PairFailure] = []
@@ -178,7 +178,7 @@ class Scorer:
     def load_media(self, items: Any) -> list[media_mod.Media]:
         """Load user media items, checking each is a kind this model accepts."""
         return media_mod.load_all(items, video_backend=self.video_backend, accepted=self.spec.media, model=self.name,
-                                  alpha=self.options.get("alpha", self.default_alpha))
+                                  alpha=self.options.get("alpha") or self.default_alpha)
 
     def generate(self, images: Any, texts: Sequence[str] | str, **options: Any) -> list[str]:
         """Text generation, as the reference's ``model.generate(images=..., texts=...)``: one answer per pair."""

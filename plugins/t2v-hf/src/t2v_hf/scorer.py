@@ -98,13 +98,17 @@ class HFVLMScorer(Scorer):
     prefix_reuse: ClassVar[bool] = True
     #: constructor options this scorer accepts, with defaults (subclasses extend)
     init_options: ClassVar[dict[str, Any]] = {"checkpoint": None, "revision": None, "answer_likelihood": "first",
-                                               "prefix_reuse": None, "attn_implementation": None}
+                                               "prefix_reuse": None, "attn_implementation": None, "alpha": None}
 
     # ------------------------------------------------------------------ loading
     def load(self) -> None:
         """Load the processor and model from ``checkpoint`` (hub id or folder) and record the revision."""
-        import transformers
+        checkpoint = self.check_options()
+        self.load_model_and_processor(checkpoint, self.options["revision"])
+        self.init_scoring_state()
 
+    def check_options(self) -> str:
+        """Validate the constructor options, fill in defaults, and return the checkpoint to load."""
         unknown = sorted(set(self.options) - set(self.init_options))
         if unknown:
             raise TypeError(f"model {self.name!r} got unexpected option(s) {unknown}; it accepts: "
@@ -121,7 +125,12 @@ class HFVLMScorer(Scorer):
         self.answer_likelihood = self.options["answer_likelihood"]
         reuse = self.options["prefix_reuse"]
         self.use_prefix_reuse = type(self).prefix_reuse if reuse is None else bool(reuse)
-        revision = self.options["revision"]
+        return checkpoint
+
+    def load_model_and_processor(self, checkpoint: str, revision: str | None) -> None:
+        """Set ``self.processor``, ``self.tokenizer``, ``self.model`` (on the device, eval mode) and
+        ``self.weights_revision``. Families whose checkpoints load another way override this."""
+        import transformers
 
         self.processor = from_pretrained(transformers.AutoProcessor, checkpoint, revision=revision,
                                          what="processor", **self.processor_load_kwargs())
@@ -135,6 +144,8 @@ class HFVLMScorer(Scorer):
         self.model = model.to(self.device).eval()
         self.weights_revision = weights_revision(checkpoint, revision)
 
+    def init_scoring_state(self) -> None:
+        """Derive what scoring needs from the loaded model's forward signature and tokenizer."""
         params = inspect.signature(self.model.forward).parameters
         self._cache_kw = "cache" if "cache" in params else "past_key_values"
         self._keep_kw = next((k for k in ("logits_to_keep", "num_logits_to_keep") if k in params), None)

@@ -123,28 +123,19 @@ class InternVLScorer(HFVLMScorer):
                                                "system_prompt": None, "max_tiles": 12, "remote_only": False}
 
     # ------------------------------------------------------------------ loading
-    def load(self) -> None:
-        """Load the checkpoint in its layout (native, mapped original, or remote code) and set up scoring."""
-        unknown = sorted(set(self.options) - set(self.init_options))
-        if unknown:
-            raise TypeError(f"model {self.name!r} got unexpected option(s) {unknown}; it accepts: "
-                            f"{', '.join(sorted(self.init_options))} (plus device, dtype, batch_size)")
-        opts = {**self.init_options, **self.options}
-        self.options = opts
-        checkpoint = opts["checkpoint"] or (self.spec.weights[0] if self.spec.weights else None)
-        if not checkpoint or not isinstance(checkpoint, str):
-            raise ValueError(f"model {self.name!r} needs checkpoint='org/repo' or checkpoint='/path/to/folder', "
-                             f"got {checkpoint!r}")
-        if opts["answer_likelihood"] not in ("first", "full"):
-            raise ValueError(f"answer_likelihood must be 'first' or 'full', got {opts['answer_likelihood']!r}")
-        if not isinstance(opts["max_tiles"], int) or opts["max_tiles"] < 1:
-            raise ValueError(f"max_tiles must be a positive integer, got {opts['max_tiles']!r}")
-        self.checkpoint = checkpoint
-        self.answer_likelihood = opts["answer_likelihood"]
-        self.use_prefix_reuse = self.prefix_reuse if opts["prefix_reuse"] is None else bool(opts["prefix_reuse"])
+    def check_options(self) -> str:
+        """t2v-hf's checks, plus ``max_tiles``."""
+        checkpoint = super().check_options()
+        if not isinstance(self.options["max_tiles"], int) or self.options["max_tiles"] < 1:
+            raise ValueError(f"max_tiles must be a positive integer, got {self.options['max_tiles']!r}")
+        return checkpoint
+
+    def load_model_and_processor(self, checkpoint: str, revision: str | None) -> None:
+        """Load the checkpoint in its layout (native, mapped original, or remote code)."""
+        opts = self.options
         system = opts["system_prompt"]
         self.ivl, self.weights_revision = loading.load(
-            self.name, checkpoint, device=self.device, dtype=self.dtype, revision=opts["revision"],
+            self.name, checkpoint, device=self.device, dtype=self.dtype, revision=revision,
             system_message=system if system else None, trust_remote_code=bool(opts["trust_remote_code"]),
             remote_only=bool(opts["remote_only"]), attn_implementation=opts["attn_implementation"])
         if system == "" and self.ivl.layout == "remote":
@@ -156,21 +147,14 @@ class InternVLScorer(HFVLMScorer):
         else:
             self.model = self.ivl.model
             self.processor = self.tokenizer  # its chat template is the checkpoint's
-        self._set_scoring_state()
 
-    def _set_scoring_state(self) -> None:
-        # The state HFVLMScorer.load derives from the loaded model (t2v-hf has no hook for loading the model
-        # another way, so this mirrors the end of its load()).
-        import inspect
-
-        params = inspect.signature(self.model.forward).parameters
-        self._cache_kw = "cache" if "cache" in params else "past_key_values"
-        self._keep_kw = next((k for k in ("logits_to_keep", "num_logits_to_keep") if k in params), None)
-        # the native forward also takes a 1-D tensor of positions as logits_to_keep; the remote wrapper does not
-        self._keep_accepts_indices = self._keep_kw == "logits_to_keep" and self.ivl.layout != "remote"
-        pad = self.tokenizer.pad_token_id
-        self.pad_id = pad if pad is not None else (self.ivl.eos_token_ids or [0])[0]
-        self._splits: dict[str, tuple[str, str] | None] = {}
+    def init_scoring_state(self) -> None:
+        """As t2v-hf, except that the remote wrapper keeps only the last logits and pads with an EOS id."""
+        super().init_scoring_state()
+        if self.ivl.layout == "remote":
+            self._keep_accepts_indices = False
+        if self.tokenizer.pad_token_id is None:
+            self.pad_id = (self.ivl.eos_token_ids or [0])[0]
 
     # ------------------------------------------------------------------ media
     def prepare_image(self, image: Any, **options: Any) -> Visual:

@@ -7,22 +7,18 @@ The score itself (one forward pass, P(first answer token), prefix KV reuse) is :
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
-from PIL import Image as PILImage
-from PIL import ImageOps
 from t2v_hf.scorer import HFVLMScorer, PreparedMedia
 
-from t2v_core.media import Image, Media, Video
+from t2v_core.media import Video
 
 from . import vision
 
 TEMPORAL_SPACINGS = ("reference", "true")
-ALPHAS = ("drop", "white")
 
 
 class QwenVLScorer(HFVLMScorer):
@@ -33,24 +29,20 @@ class QwenVLScorer(HFVLMScorer):
             grid step, whatever the sampling rate, as the reference did (its processor never saw the fps);
             ``"true"`` uses the real spacing, ``temporal_patch_size / sampled fps``.
         video_max_pixels: the per-frame pixel budget of videos before the processor (reference: 360*420).
-        alpha: ``"drop"`` (default, the reference: an image file with transparency is read with
-            ``PIL.Image.convert("RGB")``, so transparent pixels keep their stored colour) or ``"white"`` (the
-            core's loading: transparency composited on white). Only image files read from a path differ.
+        alpha: handled by the core's media loading: ``"drop"`` (default, as the reference's
+            ``PIL.Image.convert("RGB")``: transparent pixels keep their stored colour) or ``"white"``.
     """
 
     call_options: ClassVar[dict[str, Any]] = {"fps": 8.0, "num_frames": None}
     default_batch_size: ClassVar[int] = 8
     init_options: ClassVar[dict[str, Any]] = {**HFVLMScorer.init_options, "temporal_spacing": "reference",
-                                               "video_max_pixels": vision.REFERENCE_VIDEO_MAX_PIXELS,
-                                               "alpha": "drop"}
+                                               "video_max_pixels": vision.REFERENCE_VIDEO_MAX_PIXELS}
 
     def load(self) -> None:
         """Load as t2v-hf does, then read the Qwen geometry (patch, merge, temporal patch) from the processor."""
         spacing = self.options.get("temporal_spacing", "reference")
         if spacing not in TEMPORAL_SPACINGS:
             raise ValueError(f"temporal_spacing must be one of {TEMPORAL_SPACINGS}, got {spacing!r}")
-        if self.options.get("alpha", "drop") not in ALPHAS:
-            raise ValueError(f"alpha must be one of {ALPHAS}, got {self.options.get('alpha')!r}")
         from t2v_hf.loading import transformers_version
 
         if self.name.startswith("qwen3") and transformers_version() < (4, 57):
@@ -61,7 +53,6 @@ class QwenVLScorer(HFVLMScorer):
                 "installed: pip install -U 'transformers>=4.57'")
         super().load()
         self.temporal_spacing = spacing
-        self.alpha = self.options["alpha"]
         self.video_max_pixels = float(self.options["video_max_pixels"])
         image_processor = self.processor.image_processor
         self.factor = int(image_processor.patch_size) * int(image_processor.merge_size)
@@ -69,14 +60,6 @@ class QwenVLScorer(HFVLMScorer):
         self.model_type = str(getattr(self.model.config, "model_type", ""))
 
     # ------------------------------------------------------------------ media
-    def prepare(self, item: Media, **options: Any) -> PreparedMedia:
-        """As t2v-hf, but an image file with transparency is re-read as the reference reads it (``alpha``)."""
-        if isinstance(item, Image) and self.alpha == "drop":
-            raw = _alpha_dropped(item.source)
-            if raw is not None:
-                return PreparedMedia("image", self.prepare_image(raw, **options))
-        return super().prepare(item, **options)
-
     def prepare_image(self, image: Any, **options: Any) -> Any:
         """Resize to multiples of patch*merge within qwen-vl-utils' pixel bounds (its ``fetch_image``)."""
         width, height = image.size
@@ -130,19 +113,3 @@ class QwenVLScorer(HFVLMScorer):
                 seconds = [self.temporal_patch / p.extra["sample_fps"] for p in prepared]
             inputs["second_per_grid_ts"] = torch.tensor(seconds, dtype=torch.float32)
         return inputs
-
-
-def _alpha_dropped(source: str) -> Any:
-    """The RGB channels of an image file with transparency, alpha dropped (as ``Image.open(p).convert("RGB")``);
-    None when ``source`` is not a readable file or has no transparency (then the core's pixels are the same).
-    The core composites transparency on white at load time, so the stored colours must be read again."""
-    if not source or not os.path.isfile(source):
-        return None
-    try:
-        with PILImage.open(source) as raw:
-            if raw.mode not in ("RGBA", "LA", "PA") and not (raw.mode == "P" and "transparency" in raw.info):
-                return None
-            img = ImageOps.exif_transpose(raw) or raw
-            return img.convert("RGBA").convert("RGB") if img.mode == "P" else img.convert("RGB")
-    except OSError:
-        return None

@@ -103,14 +103,15 @@ def decoded_frames(path: Path) -> list:
         return [f.to_image() for f in c.decode(video=0)]
 
 
-def brute_acc23(g, m, groups=None) -> float:
-    """Tie-calibrated pairwise accuracy written out naively (every threshold, every pair)."""
+def brute_acc23_with_threshold(g, m, groups=None) -> tuple[float, float]:
+    """Tie-calibrated pairwise accuracy written out naively (every threshold, every pair, averaged over
+    groups), with the first threshold that reaches it."""
     import itertools
 
     g, m = np.asarray(g, float), np.asarray(m, float)
     groups = np.zeros(len(g), int) if groups is None else np.asarray(groups)
     cands = {0.0} | {abs(m[i] - m[j]) for i, j in itertools.combinations(range(len(g)), 2)}
-    best = -1.0
+    best = (-1.0, 0.0)
     for eps in sorted(cands):
         accs = []
         for lab in np.unique(groups):
@@ -125,5 +126,11 @@ def brute_acc23(g, m, groups=None) -> float:
                 gt = g[i] == g[j]
                 ok += (gt and mt) or (not gt and not mt and np.sign(g[i] - g[j]) == np.sign(dm))
             accs.append(ok / len(pairs))
-        best = max(best, float(np.mean(accs)))
+        if np.mean(accs) > best[0] + 1e-12:
+            best = (float(np.mean(accs)), eps)
     return best
+
+
+def brute_acc23(g, m, groups=None) -> float:
+    """Tie-calibrated pairwise accuracy written out naively."""
+    return brute_acc23_with_threshold(g, m, groups)[0]

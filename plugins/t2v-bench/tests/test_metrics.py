@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np
 import pytest
+from _bench_helpers import brute_acc23_with_threshold
 from t2v_bench import metrics as M
 
 # ----------------------------------------------------------------------------------------- hand examples
@@ -131,31 +131,6 @@ def test_skill_means_hand():
 # ----------------------------------------------------------------------------------------- cross-checks
 
 
-def _brute_acc23(g, m, groups=None):
-    """The definition written out naively: try every threshold, count pairs, average over groups."""
-    g, m = np.asarray(g, float), np.asarray(m, float)
-    groups = np.zeros(len(g), int) if groups is None else np.asarray(groups)
-    cands = {0.0} | {abs(m[i] - m[j]) for i, j in itertools.combinations(range(len(g)), 2)}
-    best = (-1.0, None)
-    for eps in sorted(cands):
-        accs = []
-        for lab in np.unique(groups):
-            idx = np.flatnonzero(groups == lab)
-            pairs = list(itertools.combinations(idx, 2))
-            if not pairs:
-                continue
-            ok = 0
-            for i, j in pairs:
-                dm = m[i] - m[j]
-                mt = dm == 0 if eps == 0 else abs(dm) <= eps
-                gt = g[i] == g[j]
-                ok += (gt and mt) or (not gt and not mt and np.sign(g[i] - g[j]) == np.sign(dm))
-            accs.append(ok / len(pairs))
-        if np.mean(accs) > best[0] + 1e-12:
-            best = (float(np.mean(accs)), eps)
-    return best
-
-
 @pytest.mark.parametrize("seed", range(6))
 def test_pairwise_accuracy_matches_brute_force(seed):
     rng = np.random.default_rng(seed)
@@ -163,7 +138,7 @@ def test_pairwise_accuracy_matches_brute_force(seed):
     g = rng.integers(1, 4, n).astype(float)  # many gold ties, as Likert ratings have
     m = np.round(rng.random(n), 1)  # some metric ties too
     groups = rng.integers(0, 3, n) if seed % 2 else None
-    acc, eps = _brute_acc23(g, m, groups)
+    acc, eps = brute_acc23_with_threshold(g, m, groups)
     pa = M.pairwise_accuracy(g, m, groups=groups)
     assert pa.accuracy == pytest.approx(acc)
     assert pa.threshold == pytest.approx(eps)

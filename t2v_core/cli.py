@@ -201,11 +201,11 @@ def _score(args: argparse.Namespace) -> int:
     results: list[dict[str, Any]] = []
     try:
         run = scorer.open_run(store, args.question, args.answer, call)
-        from .progress import progress_bar
+        from .progress import progress_counter
 
         items = list(groups.items())
-        bar = progress_bar(range(len(items)), enabled=False if args.no_progress else None, desc=args.model,
-                           unit="media", total=len(items))
+        bar = progress_counter(len(items), enabled=False if args.no_progress else None, desc=args.model,
+                               unit="media")
         chunk = 32  # media per scorer call: lets a family batch or run requests concurrently across them
         for start in range(0, len(items), chunk):
             part = []
@@ -223,8 +223,8 @@ def _score(args: argparse.Namespace) -> int:
                     f = failed.get(j)
                     results.append({"row": n, "model": args.model, "media": media_item, "text": text,
                                     "score": None if f else float(scores[0, j]), "error": f.error if f else None})
-            if hasattr(bar, "update"):
-                bar.update(len(items[start:start + chunk]))
+            bar.update(len(items[start:start + chunk]))
+        bar.close()
     finally:
         if store:
             store.close()

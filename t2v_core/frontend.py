@@ -11,7 +11,7 @@ import torch
 from . import registry
 from .errors import DatasetError, ScoringError
 from .media import Media
-from .progress import progress_bar
+from .progress import progress_counter
 from .scorer import PairFailure, Scorer
 from .store import ScoreStore, score_key
 
@@ -68,13 +68,7 @@ class Score:
 
     def _score_media(self, media: list[Media], texts: list[str], question_template: str | None,
                      answer_template: str | None, options: dict[str, Any]) -> torch.Tensor:
-        templates = self.model.templates(question_template, answer_template)
-        self.model.failures = []
-        scores = self.model.score(media, texts, templates=templates, **options)
-        if not isinstance(scores, torch.Tensor) or tuple(scores.shape) != (len(media), len(texts)):
-            raise RuntimeError(f"scorer of {self.spec.name!r} returned shape {getattr(scores, 'shape', None)}, "
-                               f"expected {(len(media), len(texts))}: a bug in plugin {self.spec.plugin!r}")
-        return scores.float().cpu()
+        return self._score_groups([(media, texts)], question_template, answer_template, options)[0][0]
 
     def _score_groups(self, groups: list[tuple[list[Media], list[str]]], question_template: str | None,
                       answer_template: str | None, options: dict[str, Any]
@@ -86,9 +80,9 @@ class Score:
             raise RuntimeError(f"scorer of {self.spec.name!r} returned {len(results)} results for {len(groups)} "
                                f"groups: a bug in plugin {self.spec.plugin!r}")
         for r, (m, t) in zip(results, groups):
-            if tuple(r.shape) != (len(m), len(t)):
-                raise RuntimeError(f"scorer of {self.spec.name!r} returned shape {tuple(r.shape)}, expected "
-                                   f"{(len(m), len(t))}: a bug in plugin {self.spec.plugin!r}")
+            if not isinstance(r, torch.Tensor) or tuple(r.shape) != (len(m), len(t)):
+                raise RuntimeError(f"scorer of {self.spec.name!r} returned shape {getattr(r, 'shape', None)}, "
+                                   f"expected {(len(m), len(t))}: a bug in plugin {self.spec.plugin!r}")
         return [r.float().cpu() for r in results], list(self.model.failures)
 
     def forward(self, images: Any = None, texts: Any = None, question_template: str | None = None,
@@ -161,9 +155,7 @@ class Score:
         failures: list[PairFailure] = []
         try:
             run = self.open_run(st, question_template, answer_template, options)
-            bar = progress_bar(range(len(samples)), enabled=progress, desc=self.spec.name, unit="sample",
-                               total=len(samples))
-            bar_update = getattr(bar, "update", None)
+            bar = progress_counter(len(samples), enabled=progress, desc=self.spec.name, unit="sample")
             # Samples go to the scorer in chunks, so that a family can batch (or, for hosted models, run
             # concurrently) across samples; each chunk is stored as soon as it is scored.
             chunk_pairs = max(4 * self.model.batch_size, 32)
@@ -183,10 +175,8 @@ class Score:
                     for f in sample_failures:
                         f.detail = {**f.detail, "sample": first + k}
                     failures.extend(sample_failures)
-                if bar_update is not None:
-                    bar_update(len(chunk))
-            if hasattr(bar, "close"):
-                bar.close()
+                bar.update(len(chunk))
+            bar.close()
         finally:
             self.model.batch_size = old_bs
             if own_store and st is not None:
@@ -257,7 +247,6 @@ def get_score_model(model: str, device: Any = None, dtype: Any = None, **kwargs:
     return Score(model, device=device, dtype=dtype, **kwargs)
 
 
-
 class _Run:
     """Scores groups of one call's settings, skipping what a store already holds and storing what it computes."""
 
@@ -274,10 +263,6 @@ class _Run:
         self.prov_id = store.add_provenance({**score.provenance, "call_options": options}) if store else ""
         self.computed = 0
         self.reused = 0
-
-    def score(self, media: list[Media], texts: list[str]) -> tuple[torch.Tensor, list[PairFailure]]:
-        """The len(media) x len(texts) scores (NaN where failed) and the failures, media indices local."""
-        return self.score_many([(media, texts)])[0]
 
     def score_many(self, samples: list[tuple[list[Media], list[str]]]) -> list[tuple[torch.Tensor, list[PairFailure]]]:
         """Score several (media, texts) samples in one scorer call; only pairs missing from the store are asked

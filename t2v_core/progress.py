@@ -26,4 +26,21 @@ def progress_bar(iterable: Iterable[Any], enabled: bool | None = None, **kwargs:
     return tqdm(iterable, **kwargs)  # type: ignore[no-any-return]
 
 
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def progress_counter(total: int, enabled: bool | None = None, **kwargs: Any) -> Any:
+    """A bar advanced by hand (``update(n)``, ``close()``), or one that does nothing when bars are off."""
+    if not _enabled(enabled):
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, **kwargs)
+
+
 _enabled = enabled

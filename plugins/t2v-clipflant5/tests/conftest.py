@@ -10,6 +10,8 @@ import pytest
 import torch
 from _clipflant5_helpers import FIXTURES, GOLDEN
 
+from t2v_core.testing import offline_hf_cache
+
 # tiny models on a shared machine: one thread avoids thread-pool contention that makes each op ~100x slower
 torch.set_num_threads(1)
 
@@ -28,22 +30,10 @@ def hub_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def offline_hub(hub_cache: Path) -> Path:
     """HF_HUB_CACHE pointed at the fixture copy with HF_HUB_OFFLINE=1, for the whole session."""
     mp = pytest.MonkeyPatch()
-    point_hub_at(mp, hub_cache)
     mp.setenv("T2V_PROGRESS", "0")
-    yield hub_cache
+    with offline_hf_cache(hub_cache):
+        yield hub_cache
     mp.undo()
-
-
-def point_hub_at(mp: pytest.MonkeyPatch, cache: Path) -> None:
-    """Use ``cache`` as the HF cache, offline (env for subprocesses, constants for this process)."""
-    mp.setenv("HF_HUB_CACHE", str(cache))
-    mp.setenv("HF_HUB_OFFLINE", "1")
-    mp.setenv("TRANSFORMERS_OFFLINE", "1")
-    # huggingface_hub reads these once at import: refresh its constants too
-    import huggingface_hub.constants as hc
-
-    mp.setattr(hc, "HF_HUB_CACHE", str(cache))
-    mp.setattr(hc, "HF_HUB_OFFLINE", True)
 
 
 @pytest.fixture(scope="session")

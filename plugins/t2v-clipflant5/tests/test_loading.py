@@ -9,11 +9,10 @@ from pathlib import Path
 import pytest
 import torch
 from _clipflant5_helpers import CHECKPOINT, TOKENIZER, TOWER, reference_image, snapshot
-from conftest import point_hub_at
 from safetensors.torch import save_file
 
 import t2v_core
-from t2v_core.testing import make_fake_hf_cache, random_images
+from t2v_core.testing import make_fake_hf_cache, offline_hf_cache, random_images
 
 RTOL = 1e-4
 
@@ -33,18 +32,18 @@ def _cache_with(tmp_path: Path, hub_cache: Path, files: dict[str, bytes | str]) 
     return cache
 
 
-def _golden_scores(golden, monkeypatch, cache: Path, **kwargs) -> tuple[torch.Tensor, torch.Tensor]:
-    point_hub_at(monkeypatch, cache)
-    score = t2v_core.VQAScore(model="clip-flant5-xxl", device="cpu", **kwargs)
-    images = [reference_image(n) for n in golden["images"]]
-    return score(images=images, texts=golden["texts"]), torch.tensor(golden["cases"][0]["scores"])
+def _golden_scores(golden, cache: Path, **kwargs) -> tuple[torch.Tensor, torch.Tensor]:
+    with offline_hf_cache(cache):  # restores the session's cache afterwards
+        score = t2v_core.VQAScore(model="clip-flant5-xxl", device="cpu", **kwargs)
+        images = [reference_image(n) for n in golden["images"]]
+        return score(images=images, texts=golden["texts"]), torch.tensor(golden["cases"][0]["scores"])
 
 
 def _assert_golden(got: torch.Tensor, want: torch.Tensor) -> None:
     assert float(((got - want).abs() / want).max()) < RTOL, (got, want)
 
 
-def test_safetensors_shards_with_index(golden, offline_hub, tmp_path, monkeypatch):
+def test_safetensors_shards_with_index(golden, offline_hub, tmp_path):
     config, weights = _original(offline_hub)
     keys = list(weights)
     half = len(keys) // 2
@@ -58,11 +57,11 @@ def test_safetensors_shards_with_index(golden, offline_hub, tmp_path, monkeypatc
         files[name] = path.read_bytes()
         weight_map.update({k: name for k in part})
     files["model.safetensors.index.json"] = json.dumps({"metadata": {}, "weight_map": weight_map})
-    got, want = _golden_scores(golden, monkeypatch, _cache_with(tmp_path, offline_hub, files))
+    got, want = _golden_scores(golden, _cache_with(tmp_path, offline_hub, files))
     _assert_golden(got, want)
 
 
-def test_checkpoint_without_vision_tower(golden, offline_hub, tmp_path, monkeypatch):
+def test_checkpoint_without_vision_tower(golden, offline_hub, tmp_path):
     """The tower then comes from the repo named by mm_vision_tower. The fixture's tower repo holds other
     weights than the checkpoint's tower (so the golden test also proves the checkpoint's tower wins): here
     the tower repo is rewritten with the checkpoint's tower, in the Hub's ``vision_model.*`` layout."""
@@ -75,15 +74,15 @@ def test_checkpoint_without_vision_tower(golden, offline_hub, tmp_path, monkeypa
     files = {"config.json": json.dumps(config), "pytorch_model.bin": (tmp_path / "pytorch_model.bin").read_bytes()}
     cache = _cache_with(tmp_path, offline_hub, files)
     # with the fixture's own tower repo the scores must move: the tower really comes from that repo
-    other, want = _golden_scores(golden, monkeypatch, cache)
+    other, want = _golden_scores(golden, cache)
     assert float(((other - want).abs() / want).max()) > 1e-2
     tower_snapshot = snapshot(cache, TOWER)
     save_file(tower, str(tower_snapshot / "model.safetensors"), metadata={"format": "pt"})
-    got, want = _golden_scores(golden, monkeypatch, cache)
+    got, want = _golden_scores(golden, cache)
     _assert_golden(got, want)
 
 
-def test_bin_shards_with_index_and_local_folder(golden, offline_hub, tmp_path, monkeypatch):
+def test_bin_shards_with_index_and_local_folder(golden, offline_hub, tmp_path):
     """pytorch_model-0000N-of-0000M.bin shards, loaded from a local folder with the checkpoint option."""
     config, weights = _original(offline_hub)
     folder = tmp_path / "local-clip-flant5"
@@ -96,14 +95,13 @@ def test_bin_shards_with_index_and_local_folder(golden, offline_hub, tmp_path, m
         torch.save({k: weights[k] for k in part}, folder / name)
         weight_map.update({k: name for k in part})
     (folder / "pytorch_model.bin.index.json").write_text(json.dumps({"metadata": {}, "weight_map": weight_map}))
-    got, want = _golden_scores(golden, monkeypatch, offline_hub, checkpoint=str(folder))
+    got, want = _golden_scores(golden, offline_hub, checkpoint=str(folder))
     _assert_golden(got, want)
-    point_hub_at(monkeypatch, offline_hub)
     assert t2v_core.VQAScore(model="clip-flant5-xxl", device="cpu", checkpoint=str(folder)).provenance[
         "weights_revision"] == str(folder)
 
 
-def test_extra_vocabulary_rows_are_dropped(golden, offline_hub, tmp_path, monkeypatch):
+def test_extra_vocabulary_rows_are_dropped(golden, offline_hub, tmp_path):
     """Flan-T5 matrices have 32128 rows for a 32100-token tokenizer; the reference resizes the embeddings to
     the tokenizer, so rows beyond it never enter the softmax. Extra rows with huge logits must not matter."""
     config, weights = _original(offline_hub)
@@ -117,7 +115,7 @@ def test_extra_vocabulary_rows_are_dropped(golden, offline_hub, tmp_path, monkey
     path = tmp_path / "pytorch_model.bin"
     torch.save(weights, path)
     files = {"config.json": json.dumps(config), "pytorch_model.bin": path.read_bytes()}
-    got, want = _golden_scores(golden, monkeypatch, _cache_with(tmp_path, offline_hub, files))
+    got, want = _golden_scores(golden, _cache_with(tmp_path, offline_hub, files))
     _assert_golden(got, want)
 
 

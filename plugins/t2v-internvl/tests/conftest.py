@@ -10,11 +10,12 @@ import tempfile
 os.environ.setdefault("HF_MODULES_CACHE", tempfile.mkdtemp(prefix="t2v-internvl-modules-"))
 os.environ.setdefault("T2V_PROGRESS", "0")
 
+from collections.abc import Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
-from t2v_core.testing import make_fake_hf_cache  # noqa: E402
+from t2v_core.testing import make_fake_hf_cache, offline_hf_cache  # noqa: E402
 
 NATIVE_REPOS = ("OpenGVLab/InternVL3-1B-hf", "OpenGVLab/InternVL3_5-1B-HF")
 MAPPED_REPO = "OpenGVLab/InternVL2_5-1B"
@@ -41,16 +42,10 @@ def checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture()
-def offline_hub(checkpoints: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point the Hugging Face libraries at the fake cache, offline (constants are read at import, so patch them)."""
-    import huggingface_hub.constants as hf_constants
-
-    hub = checkpoints["hub"]
-    monkeypatch.setenv("HF_HUB_CACHE", str(hub))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setattr(hf_constants, "HF_HUB_CACHE", str(hub))
-    monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", True)
-    return hub
+def offline_hub(checkpoints: dict[str, Path]) -> Iterator[Path]:
+    """Point the Hugging Face libraries at the fake cache, offline, for one test."""
+    with offline_hf_cache(checkpoints["hub"]) as hub:
+        yield hub
 
 
 @pytest.fixture(scope="session")

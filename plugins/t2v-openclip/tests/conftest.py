@@ -19,36 +19,32 @@ import pytest  # noqa: E402
 @pytest.fixture(scope="session")
 def hub(tmp_path_factory):
     """Install the tiny models and point huggingface_hub at them (offline); yields a dict of the models."""
-    import huggingface_hub.constants as hf_constants
     from t2v_openclip import testing as T
 
+    from t2v_core.testing import offline_hf_cache
+
     cache = tmp_path_factory.mktemp("hf-hub")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("HF_HUB_CACHE", str(cache))
-    mp.setenv("HF_HUB_OFFLINE", "1")
-    # huggingface_hub reads these once at import; the loaders consult the module attributes at call time
-    mp.setattr(hf_constants, "HF_HUB_CACHE", str(cache))
-    mp.setattr(hf_constants, "HF_HUB_OFFLINE", True)
-    restores = [
-        T.use_tiny_config("ViT-B-32", T.tiny_clip_config()),
-        T.use_tiny_config("ViT-H-14", T.tiny_clip_config()),
-    ]
-    models = {"cache": cache}
-    models["openai:ViT-B-32"] = T.install_openclip_model(cache, "ViT-B-32", "openai", seed=1)
-    models["laion2b_s34b_b79k:ViT-B-32"] = T.install_openclip_model(cache, "ViT-B-32", "laion2b_s34b_b79k", seed=2)
-    siglip_tok = T.install_siglip_tokenizer(cache)
-    restores.append(T.use_tiny_config("ViT-B-16-SigLIP", T.tiny_siglip_config(len(siglip_tok))))
-    models["siglip_tokenizer"] = siglip_tok
-    models["webli:ViT-B-16-SigLIP"] = T.install_openclip_model(cache, "ViT-B-16-SigLIP", "webli", seed=3)
-    models["hpsv2"] = T.install_hps(cache, "HPS_v2_compressed.pt", seed=4)
-    models["hpsv2.1"] = T.install_hps(cache, "HPS_v2.1_compressed.pt", seed=5)
-    models["pickscore"], models["pickscore_processor"] = T.install_pickscore(cache, seed=6)
-    try:
-        yield models
-    finally:
-        for restore in restores:
-            restore()
-        mp.undo()
+    with offline_hf_cache(cache):
+        restores = [
+            T.use_tiny_config("ViT-B-32", T.tiny_clip_config()),
+            T.use_tiny_config("ViT-H-14", T.tiny_clip_config()),
+        ]
+        models = {"cache": cache}
+        models["openai:ViT-B-32"] = T.install_openclip_model(cache, "ViT-B-32", "openai", seed=1)
+        models["laion2b_s34b_b79k:ViT-B-32"] = T.install_openclip_model(cache, "ViT-B-32", "laion2b_s34b_b79k",
+                                                                         seed=2)
+        siglip_tok = T.install_siglip_tokenizer(cache)
+        restores.append(T.use_tiny_config("ViT-B-16-SigLIP", T.tiny_siglip_config(len(siglip_tok))))
+        models["siglip_tokenizer"] = siglip_tok
+        models["webli:ViT-B-16-SigLIP"] = T.install_openclip_model(cache, "ViT-B-16-SigLIP", "webli", seed=3)
+        models["hpsv2"] = T.install_hps(cache, "HPS_v2_compressed.pt", seed=4)
+        models["hpsv2.1"] = T.install_hps(cache, "HPS_v2.1_compressed.pt", seed=5)
+        models["pickscore"], models["pickscore_processor"] = T.install_pickscore(cache, seed=6)
+        try:
+            yield models
+        finally:
+            for restore in restores:
+                restore()
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,14 @@
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
 import nox
 
 nox.options.reuse_existing_virtualenvs = True
@@ -40,25 +48,63 @@ PLUGINS: dict[str, tuple[str, list[str], list[str], list[str]]] = {
 nox.options.sessions = ["lint", "core"] + [f"plugin({name})" for name in PLUGINS]
 
 
+SHARED = Path(".nox/_shared")
+
+
 def _install_torch(session: nox.Session, constraints: str) -> None:
-    # Torch first, from the constraints file, so that no later requirement drags in a multi-GB CUDA build.
-    session.install("-r", constraints)
+    """Make the torch of ``constraints`` importable in this session, from one install shared by every session.
+
+    torch + torchvision is a 5.5 GB CUDA build; a copy per session filled CI's disk. So torch (with its
+    dependencies) is installed once per constraints file into ``.nox/_shared/<name>-<hash>`` with
+    ``pip --target``, and each session's site-packages gets a ``.pth`` line pointing there. pip then sees
+    torch as installed and leaves it alone; a session that pins a different version of a shared dependency
+    (numpy, say) installs it into its own site-packages, which comes first on ``sys.path``. A file lock
+    lets two nox processes (CI's two lanes) ask for the same install at once.
+    """
+    text = Path(constraints).read_text()
+    target = SHARED / f"{Path(constraints).stem}-{hashlib.sha256(text.encode()).hexdigest()[:10]}"
+    SHARED.mkdir(parents=True, exist_ok=True)
+    with open(SHARED / f"{target.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (target / ".complete").exists():
+            shutil.rmtree(target, ignore_errors=True)
+            session.run("python", "-m", "pip", "install", "--quiet", "--target", str(target), "-r", constraints)
+            (target / ".complete").write_text(text)
+    purelib = session.run("python", "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+                          silent=True)
+    assert isinstance(purelib, str)
+    Path(purelib.strip(), "t2v-shared-torch.pth").write_text(f"{target.resolve()}\n")
+
+
+@contextmanager
+def _discarded_after(session: nox.Session) -> Iterator[None]:
+    """With T2V_NOX_DISCARD=1 (CI sets it), delete the session's virtualenv when it ends, passed or failed.
+
+    The disk then holds the shared torch installs and the sessions still running, nothing more.
+    """
+    try:
+        yield
+    finally:
+        if os.environ.get("T2V_NOX_DISCARD") == "1" and session.virtualenv.location:
+            shutil.rmtree(session.virtualenv.location, ignore_errors=True)
 
 
 @nox.session(python=PY)
 def lint(session: nox.Session) -> None:
     """ruff on everything, mypy on the core."""
-    session.install("ruff", "mypy", "types-tqdm")
-    session.run("ruff", "check", "t2v_core", "tests", "noxfile.py")
-    session.run("mypy", "t2v_core")
+    with _discarded_after(session):
+        session.install("ruff", "mypy", "types-tqdm")
+        session.run("ruff", "check", "t2v_core", "tests", "noxfile.py")
+        session.run("mypy", "t2v_core")
 
 
 @nox.session(python=PY)
 def core(session: nox.Session) -> None:
     """The core with the example plugin installed for real entry-point discovery; decord for the backend test."""
-    _install_torch(session, TORCH_CPU)
-    session.install("-c", TORCH_CPU, "-e", ".[test,decord,hub]", "tests/example_plugin")
-    session.run("pytest", "tests", *session.posargs, env={"T2V_PROGRESS": "0"})
+    with _discarded_after(session):
+        _install_torch(session, TORCH_CPU)
+        session.install("-c", TORCH_CPU, "-e", ".[test,decord,hub]", "tests/example_plugin")
+        session.run("pytest", "tests", *session.posargs, env={"T2V_PROGRESS": "0"})
 
 
 @nox.session(python=PY)
@@ -66,9 +112,10 @@ def core(session: nox.Session) -> None:
 def plugin(session: nox.Session, name: str) -> None:
     """One plugin in its own environment with its own pins."""
     constraints, dists, extra, tests = PLUGINS[name]
-    _install_torch(session, constraints)
-    session.install("-c", constraints, ".", *dists, *extra, "pytest", "pytest-timeout")
     env = {"T2V_PROGRESS": "0", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1"}
-    # one pytest run per folder: test folders of different plugins may reuse module names
-    for folder in [*tests, "tests/test_catalogue.py"]:
-        session.run("pytest", folder, *session.posargs, env=env)
+    with _discarded_after(session):
+        _install_torch(session, constraints)
+        session.install("-c", constraints, ".", *dists, *extra, "pytest", "pytest-timeout")
+        # one pytest run per folder: test folders of different plugins may reuse module names
+        for folder in [*tests, "tests/test_catalogue.py"]:
+            session.run("pytest", folder, *session.posargs, env=env)

@@ -13,12 +13,16 @@ once per pair, as the reference implementation does; both must give the same sco
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(tempfile.mkdtemp(prefix="t2v-bench-qwen-"))
+# the random checkpoint is hundreds of MB: never leave it behind
+atexit.register(shutil.rmtree, ROOT, ignore_errors=True)
 os.environ["HF_HUB_CACHE"] = str(ROOT / "hub")
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("T2V_PROGRESS", "0")

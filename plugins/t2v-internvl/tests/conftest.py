@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 
 # Remote code is imported from HF_MODULES_CACHE, which transformers fixes at import: point it at a scratch
 # folder before anything imports transformers, so tests never write into the user's cache.
-os.environ.setdefault("HF_MODULES_CACHE", tempfile.mkdtemp(prefix="t2v-internvl-modules-"))
+if "HF_MODULES_CACHE" not in os.environ:
+    os.environ["HF_MODULES_CACHE"] = tempfile.mkdtemp(prefix="t2v-internvl-modules-")
+    atexit.register(shutil.rmtree, os.environ["HF_MODULES_CACHE"], ignore_errors=True)
 os.environ.setdefault("T2V_PROGRESS", "0")
 
 from collections.abc import Iterator  # noqa: E402

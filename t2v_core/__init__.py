@@ -31,12 +31,13 @@ _LAZY = {
     "get_score_model": "frontend",
     "Scorer": "scorer",
     "PairFailure": "scorer",
+    "PairNote": "scorer",
     "ScoreStore": "store",
 }
 
 if TYPE_CHECKING:
     from .frontend import CLIPScore, ITMScore, Score, VQAScore, get_score_model
-    from .scorer import PairFailure, Scorer
+    from .scorer import PairFailure, PairNote, Scorer
     from .store import ScoreStore
 
 
@@ -84,6 +85,7 @@ __all__ = [
     "ITMScore",
     "MediaError",
     "PairFailure",
+    "PairNote",
     "PluginNotInstalledError",
     "RegistrationError",
     "Score",

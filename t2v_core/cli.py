@@ -216,13 +216,15 @@ def _score(args: argparse.Namespace) -> int:
                     part.append((media_item, texts))
                 except MediaError as e:  # one bad file is recorded against its pairs; the run goes on
                     results += [{"row": n, "model": args.model, "media": media_item, "text": text, "score": None,
-                                 "error": str(e)} for text, n in texts]
-            for (media_item, texts), (scores, failures) in zip(part, run.score_many(loaded)):
-                failed = {f.text_index: f for f in failures}
+                                 "error": str(e), "note": None} for text, n in texts]
+            for (media_item, texts), result in zip(part, run.score_many(loaded)):
+                failed = {f.text_index: f for f in result.failures}
+                noted = {m.text_index: m for m in result.notes}
                 for j, (text, n) in enumerate(texts):
-                    f = failed.get(j)
+                    f, m = failed.get(j), noted.get(j)
                     results.append({"row": n, "model": args.model, "media": media_item, "text": text,
-                                    "score": None if f else float(scores[0, j]), "error": f.error if f else None})
+                                    "score": None if f else float(result.scores[0, j]), "error": f.error if f else None,
+                                    "note": f"{m.kind}: {m.message}" if m else None})
             bar.update(len(items[start:start + chunk]))
         bar.close()
     finally:
@@ -236,8 +238,15 @@ def _score(args: argparse.Namespace) -> int:
         print(f"wrote {len(results)} rows to {args.out} (provenance: {args.out}.provenance.json); "
               f"computed {run.computed}, reused {run.reused} from the store", file=sys.stderr)
     else:
-        _table(("score", "media", "text"), [("FAILED" if r["score"] is None else f"{r['score']:.6f}", r["media"],
-                                             r["text"]) for r in results])
+        _table(("score", "media", "text"), [("FAILED" if r["score"] is None else
+                                             f"{r['score']:.6f}" + ("*" if r["note"] else ""), r["media"], r["text"])
+                                            for r in results])
+    n_noted = sum(1 for r in results if r["note"])
+    if n_noted:
+        kinds = sorted({r["note"].split(":")[0] for r in results if r["note"]})
+        where = "in the note column" if args.out else "marked * above"
+        print(f"t2v score: {n_noted} of {len(results)} scores are not exact values ({', '.join(kinds)}), {where}",
+              file=sys.stderr)
     n_failed = sum(1 for r in results if r["score"] is None)
     if n_failed:
         print(f"t2v score: {n_failed} of {len(results)} pairs failed (recorded with their error, no score); "
@@ -248,7 +257,7 @@ def _score(args: argparse.Namespace) -> int:
 
 def _write(rows: list[dict[str, Any]], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    cols = ["model", "media", "text", "score", "error"]
+    cols = ["model", "media", "text", "score", "error", "note"]
     suffix = path.suffix.lower()
     if suffix == ".csv":
         with open(path, "w", newline="") as fh:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 
@@ -12,8 +13,16 @@ from . import registry
 from .errors import DatasetError, ScoringError
 from .media import Media
 from .progress import progress_counter
-from .scorer import PairFailure, Scorer
+from .scorer import PairFailure, PairNote, Scorer
 from .store import ScoreStore, score_key
+
+
+class SampleResult(NamedTuple):
+    """One sample's ``M x N`` scores with the failures and notes of its pairs (indices local to the sample)."""
+
+    scores: torch.Tensor
+    failures: list[PairFailure]
+    notes: list[PairNote]
 
 
 def _texts(texts: Any) -> list[str]:
@@ -66,15 +75,20 @@ class Score:
         """Pairs of the last call that could not be scored (their scores are NaN)."""
         return self.model.failures
 
+    @property
+    def notes(self) -> list[PairNote]:
+        """Caveats on scores of the last call, such as upper bounds (the scores themselves are reported)."""
+        return self.model.notes
+
     def _score_media(self, media: list[Media], texts: list[str], question_template: str | None,
                      answer_template: str | None, options: dict[str, Any]) -> torch.Tensor:
         return self._score_groups([(media, texts)], question_template, answer_template, options)[0][0]
 
     def _score_groups(self, groups: list[tuple[list[Media], list[str]]], question_template: str | None,
                       answer_template: str | None, options: dict[str, Any]
-                      ) -> tuple[list[torch.Tensor], list[PairFailure]]:
+                      ) -> tuple[list[torch.Tensor], list[PairFailure], list[PairNote]]:
         templates = self.model.templates(question_template, answer_template)
-        self.model.failures = []
+        self.model.failures, self.model.notes = [], []
         results = self.model.score_groups(groups, templates=templates, **options)
         if len(results) != len(groups):
             raise RuntimeError(f"scorer of {self.spec.name!r} returned {len(results)} results for {len(groups)} "
@@ -83,7 +97,7 @@ class Score:
             if not isinstance(r, torch.Tensor) or tuple(r.shape) != (len(m), len(t)):
                 raise RuntimeError(f"scorer of {self.spec.name!r} returned shape {getattr(r, 'shape', None)}, "
                                    f"expected {(len(m), len(t))}: a bug in plugin {self.spec.plugin!r}")
-        return [r.float().cpu() for r in results], list(self.model.failures)
+        return [r.float().cpu() for r in results], list(self.model.failures), list(self.model.notes)
 
     def forward(self, images: Any = None, texts: Any = None, question_template: str | None = None,
                 answer_template: str | None = None, *, videos: Any = None, on_error: str = "raise",
@@ -112,6 +126,7 @@ class Score:
         options = self.model.resolve_options(**kwargs)
         scores = self._score_media(media, text_list, question_template, answer_template, options)
         self._check_failures(scores, on_error)
+        self._warn_notes(scores)
         return scores
 
     __call__ = forward
@@ -130,6 +145,17 @@ class Score:
                 f"{first.media_index}, text {first.text_index}: {first.error}. The computed scores are on "
                 "this exception's .scores (failed pairs are NaN); pass on_error='nan' to get them returned.",
                 failures=list(self.model.failures), scores=scores)
+
+    def _warn_notes(self, scores: torch.Tensor) -> None:
+        if not self.model.notes:
+            return
+        kinds: dict[str, int] = {}
+        for n in self.model.notes:
+            kinds[n.kind] = kinds.get(n.kind, 0) + 1
+        first = self.model.notes[0]
+        warnings.warn(f"{self.spec.name}: {len(self.model.notes)} of {scores.numel()} scores are not exact values "
+                      f"({kinds}); first: media {first.media_index}, text {first.text_index}: {first.message}. "
+                      "They are listed in .notes", stacklevel=3)
 
     def batch_forward(self, dataset: Sequence[dict[str, Any]], batch_size: int | None = None, *,
                       question_template: str | None = None, answer_template: str | None = None,
@@ -153,6 +179,7 @@ class Score:
         n_m, n_t = len(samples[0][0]), len(samples[0][1])
         out = torch.full((len(samples), n_m, n_t), float("nan"))
         failures: list[PairFailure] = []
+        notes: list[PairNote] = []
         try:
             run = self.open_run(st, question_template, answer_template, options)
             bar = progress_counter(len(samples), enabled=progress, desc=self.spec.name, unit="sample")
@@ -170,19 +197,22 @@ class Score:
                     except Exception as e:
                         raise DatasetError(f"sample {s}: {e}") from e
                     s += 1
-                for k, (scores, sample_failures) in enumerate(run.score_many(chunk)):
-                    out[first + k] = scores
-                    for f in sample_failures:
-                        f.detail = {**f.detail, "sample": first + k}
-                    failures.extend(sample_failures)
+                for k, result in enumerate(run.score_many(chunk)):
+                    out[first + k] = result.scores
+                    records: list[PairFailure | PairNote] = [*result.failures, *result.notes]
+                    for rec in records:
+                        rec.detail = {**rec.detail, "sample": first + k}
+                    failures.extend(result.failures)
+                    notes.extend(result.notes)
                 bar.update(len(chunk))
             bar.close()
         finally:
             self.model.batch_size = old_bs
             if own_store and st is not None:
                 st.close()
-        self.model.failures = failures
+        self.model.failures, self.model.notes = failures, notes
         self._check_failures(out, on_error)
+        self._warn_notes(out)
         return out
 
     def open_run(self, store: ScoreStore | None, question_template: str | None, answer_template: str | None,
@@ -264,23 +294,28 @@ class _Run:
         self.computed = 0
         self.reused = 0
 
-    def score_many(self, samples: list[tuple[list[Media], list[str]]]) -> list[tuple[torch.Tensor, list[PairFailure]]]:
+    def score_many(self, samples: list[tuple[list[Media], list[str]]]) -> list[SampleResult]:
         """Score several (media, texts) samples in one scorer call; only pairs missing from the store are asked
-        for: media with every text missing go as one group, media with some texts missing as their own."""
+        for: media with every text missing go as one group, media with some texts missing as their own.
+        A stored score comes back with its stored note, marked ``detail["stored"] = True``."""
         name = self.s.spec.name
-        plans: list[tuple[list[Media], list[str], list[list[str]], torch.Tensor, list[PairFailure]]] = []
+        plans: list[tuple[list[Media], list[str], list[list[str]], SampleResult]] = []
         groups: list[tuple[list[Media], list[str]]] = []
         where: list[tuple[int, list[int], list[int]]] = []  # group -> (sample, media rows, text columns)
         for s, (media, texts) in enumerate(samples):
             keys = [[score_key(name, self.q, self.a, self.options, m.hash, t, self.identity) for t in texts]
                     for m in media]
-            have = self.store.get_many(k for row in keys for k in row) if self.store else {}
-            out = torch.full((len(media), len(texts)), float("nan"))
+            have = self.store.get_entries(k for row in keys for k in row) if self.store else {}
+            result = SampleResult(torch.full((len(media), len(texts)), float("nan")), [], [])
             missing: list[list[int]] = []
             for i, row in enumerate(keys):
                 for j, k in enumerate(row):
                     if k in have:
-                        out[i, j] = have[k]
+                        value, stored = have[k]
+                        result.scores[i, j] = value
+                        if stored:
+                            result.notes.append(PairNote(i, j, stored["kind"], stored["message"],
+                                                         {**stored.get("detail", {}), "stored": True}))
                 missing.append([j for j, k in enumerate(row) if k not in have])
             self.reused += sum(len(texts) - len(m) for m in missing)
             full = [i for i, cols in enumerate(missing) if len(cols) == len(texts)]
@@ -291,31 +326,42 @@ class _Run:
                 if cols and len(cols) < len(texts):
                     groups.append(([media[i]], [texts[j] for j in cols]))
                     where.append((s, [i], cols))
-            plans.append((media, texts, keys, out, []))
+            plans.append((media, texts, keys, result))
         if groups:
-            results, failures = self.s._score_groups(groups, self.qt, self.at, self.options)
+            results, failures, notes = self.s._score_groups(groups, self.qt, self.at, self.options)
             for g, (s, rows, cols) in enumerate(where):
-                media, texts, keys, out, fails = plans[s]
-                out[torch.tensor(rows).unsqueeze(1), torch.tensor(cols).unsqueeze(0)] = results[g]
+                plans[s][3].scores[torch.tensor(rows).unsqueeze(1), torch.tensor(cols).unsqueeze(0)] = results[g]
                 self.computed += len(rows) * len(cols)
-            for f in failures:
-                s, rows, cols = where[f.group]
-                f.media_index, f.text_index, f.group = rows[f.media_index], cols[f.text_index], 0
-                plans[s][4].append(f)
+            fresh: dict[tuple[int, int, int], PairNote] = {}
+            records: list[PairFailure | PairNote] = [*failures, *notes]
+            for rec in records:  # group indices -> the sample's own
+                s, rows, cols = where[rec.group]
+                rec.media_index, rec.text_index, rec.group = rows[rec.media_index], cols[rec.text_index], 0
+                if isinstance(rec, PairFailure):
+                    plans[s][3].failures.append(rec)
+                else:
+                    plans[s][3].notes.append(rec)
+                    fresh[(s, rec.media_index, rec.text_index)] = rec
             if self.store:
                 rows_out = []
                 for s, grows, gcols in where:
-                    media, texts, keys, out, _ = plans[s]
-                    rows_out += [{"key": keys[i][j], "model": name, "question_template": self.q,
-                                  "answer_template": self.a, "options": self.options, "media_hash": media[i].hash,
-                                  "media_source": media[i].source, "text": texts[j], "score": float(out[i, j])}
-                                 for i in grows for j in gcols]
+                    media, texts, keys, result = plans[s]
+                    for i in grows:
+                        for j in gcols:
+                            note = fresh.get((s, i, j))
+                            rows_out.append({
+                                "key": keys[i][j], "model": name, "question_template": self.q,
+                                "answer_template": self.a, "options": self.options, "media_hash": media[i].hash,
+                                "media_source": media[i].source, "text": texts[j],
+                                "score": float(result.scores[i, j]),
+                                "note": {"kind": note.kind, "message": note.message, "detail": note.detail}
+                                if note else None})
                 self.store.put_many(rows_out, self.prov_id)
                 fails_out = []
-                for media, texts, keys, _, fails in plans:
+                for media, texts, keys, result in plans:
                     fails_out += [{"key": keys[f.media_index][f.text_index], "model": name,
                                    "media_source": media[f.media_index].source, "text": texts[f.text_index],
-                                   "error": f.error, "kind": f.kind} for f in fails]
+                                   "error": f.error, "kind": f.kind} for f in result.failures]
                 if fails_out:
                     self.store.put_failures(fails_out)
-        return [(out, fails) for _, _, _, out, fails in plans]
+        return [result for _, _, _, result in plans]

@@ -41,6 +41,29 @@ class PairFailure:
         return asdict(self)
 
 
+@dataclass
+class PairNote:
+    """A caveat on one pair's score: the number is reported, but it is not an exact value of the metric.
+
+    For example a hosted model's ``upper_bound``: the answer was not among the returned candidates, so
+    only an upper bound of its probability is known. Notes travel with the score: they are listed on the
+    scorer (``.notes``), kept in the score store beside the number (and given back when a run resumes from
+    it), and written in the CLI's ``note`` column.
+    """
+
+    media_index: int
+    text_index: int
+    kind: str
+    message: str
+    detail: dict[str, Any] = field(default_factory=dict)
+    #: in :meth:`Scorer.score_groups`, the group the pair belongs to (indices are local to the group)
+    group: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-friendly view."""
+        return asdict(self)
+
+
 def _version(dist: str | None) -> str | None:
     if not dist:
         return None
@@ -95,6 +118,8 @@ class Scorer:
             raise ValueError(f"alpha must be one of {media_mod.ALPHA_MODES}, got {self.options.get('alpha')!r}")
         #: failures of the last call (empty when every pair was scored)
         self.failures: list[PairFailure] = []
+        #: caveats on scores of the last call (e.g. upper bounds); empty when every score is exact
+        self.notes: list[PairNote] = []
         #: the weights' revision (commit hash or local path), set by :meth:`load` when known
         self.weights_revision: str | None = None
         self.load()
@@ -110,7 +135,11 @@ class Scorer:
 
     def score_pairs(self, media: Sequence[media_mod.Media], texts: Sequence[str], *,
                     templates: Templates | None, **options: Any) -> torch.Tensor:
-        """Score aligned pairs ``(media[k], texts[k])``; returns a float tensor of shape ``(len(texts),)``."""
+        """Score aligned pairs ``(media[k], texts[k])``; returns a float tensor of shape ``(len(texts),)``.
+
+        A failure or note appended here names its pair by position: ``media_index = text_index = k``; the
+        default :meth:`score` maps it to the pair's place in the ``M x N`` matrix.
+        """
         raise NotImplementedError(f"{type(self).__name__} implements neither score_pairs nor score")
 
     def score(self, media: Sequence[media_mod.Media], texts: Sequence[str], *, templates: Templates | None,
@@ -125,9 +154,13 @@ class Scorer:
         starts = range(0, len(pairs), self.batch_size)
         for s in progress_bar(starts, enabled=self.progress, total=len(starts), desc=f"{self.name}", unit="batch"):
             chunk = pairs[s:s + self.batch_size]
+            n_failures, n_notes = len(self.failures), len(self.notes)
             scores = self.score_pairs([media[i] for i, _ in chunk], [texts[j] for _, j in chunk],
                                       templates=templates, **options)
             out[s:s + len(chunk)] = scores.detach().float().cpu().reshape(-1)
+            added: list[PairFailure | PairNote] = [*self.failures[n_failures:], *self.notes[n_notes:]]
+            for rec in added:
+                rec.media_index, rec.text_index = chunk[rec.media_index]
         return out.reshape(m, n)
 
     def score_groups(self, groups: Sequence[tuple[Sequence[media_mod.Media], Sequence[str]]], *,
@@ -136,17 +169,21 @@ class Scorer:
 
         ``batch_forward`` and the CLI hand over many samples at once through this method, so that a family
         can batch (or, for hosted models, run concurrently) across samples. The default scores each group
-        with :meth:`score`; failures it reports get ``group`` set. An override must set ``group`` itself.
+        with :meth:`score`; failures and notes it reports get ``group`` set. An override must set ``group``
+        itself.
         """
         results: list[torch.Tensor] = []
         failures: list[PairFailure] = []
+        notes: list[PairNote] = []
         for g, (media, texts) in enumerate(groups):
-            self.failures = []
+            self.failures, self.notes = [], []
             results.append(self.score(media, texts, templates=templates, **options))
-            for f in self.failures:
-                f.group = g
+            records: list[PairFailure | PairNote] = [*self.failures, *self.notes]
+            for rec in records:
+                rec.group = g
             failures.extend(self.failures)
-        self.failures = failures
+            notes.extend(self.notes)
+        self.failures, self.notes = failures, notes
         return results
 
     def generate_media(self, media: Sequence[media_mod.Media], prompts: Sequence[str], **options: Any) -> list[str]:

@@ -29,7 +29,8 @@ CREATE TABLE IF NOT EXISTS scores (
     text TEXT NOT NULL,
     score REAL NOT NULL,
     provenance_id TEXT NOT NULL REFERENCES provenance(id),
-    created REAL NOT NULL
+    created REAL NOT NULL,
+    note TEXT
 );
 CREATE TABLE IF NOT EXISTS failures (
     key TEXT NOT NULL,
@@ -65,6 +66,10 @@ class ScoreStore:
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(self.path), check_same_thread=False)
         self._db.executescript(SCHEMA)
+        # stores written before notes existed lack the column; a NULL note means an exact score
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(scores)")}
+        if "note" not in columns:
+            self._db.execute("ALTER TABLE scores ADD COLUMN note TEXT")
         self._db.commit()
 
     def close(self) -> None:
@@ -88,27 +93,34 @@ class ScoreStore:
 
     def get_many(self, keys: Iterable[str]) -> dict[str, float]:
         """The stored scores among ``keys``."""
+        return {k: score for k, (score, _) in self.get_entries(keys).items()}
+
+    def get_entries(self, keys: Iterable[str]) -> dict[str, tuple[float, dict[str, Any] | None]]:
+        """The stored scores among ``keys``, each with its note (``None`` for an exact score)."""
         keys = list(keys)
-        out: dict[str, float] = {}
+        out: dict[str, tuple[float, dict[str, Any] | None]] = {}
         with self._lock:
             for s in range(0, len(keys), 500):
                 chunk = keys[s:s + 500]
-                q = f"SELECT key, score FROM scores WHERE key IN ({','.join('?' * len(chunk))})"
-                out.update(dict(self._db.execute(q, chunk).fetchall()))
+                q = f"SELECT key, score, note FROM scores WHERE key IN ({','.join('?' * len(chunk))})"
+                for key, score, note in self._db.execute(q, chunk).fetchall():
+                    out[key] = (score, json.loads(note) if note else None)
         return out
 
     def put_many(self, rows: Iterable[dict[str, Any]], provenance_id: str) -> int:
-        """Store finite scores; NaN (a failed pair) is never stored, so a rerun asks for it again."""
+        """Store finite scores, each with its ``note`` (a dict, or ``None`` for an exact score); NaN (a failed
+        pair) is never stored, so a rerun asks for it again."""
         now = time.time()
         data = [
             (r["key"], r["model"], r.get("question_template"), r.get("answer_template"), _canonical(r.get("options", {})),
-             r["media_hash"], r.get("media_source"), r["text"], float(r["score"]), provenance_id, now)
+             r["media_hash"], r.get("media_source"), r["text"], float(r["score"]), provenance_id, now,
+             _canonical(r["note"]) if r.get("note") else None)
             for r in rows if r["score"] is not None and math.isfinite(float(r["score"]))
         ]
         with self._lock:
             self._db.executemany(
                 "INSERT OR REPLACE INTO scores (key, model, question_template, answer_template, options, media_hash,"
-                " media_source, text, score, provenance_id, created) VALUES (?,?,?,?,?,?,?,?,?,?,?)", data)
+                " media_source, text, score, provenance_id, created, note) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", data)
             self._db.commit()
         return len(data)
 
@@ -131,11 +143,13 @@ class ScoreStore:
         with self._lock:
             cur = self._db.execute(
                 "SELECT s.model, s.question_template, s.answer_template, s.options, s.media_source, s.media_hash,"
-                " s.text, s.score, p.json FROM scores s JOIN provenance p ON p.id = s.provenance_id ORDER BY s.created")
+                " s.text, s.score, s.note, p.json FROM scores s JOIN provenance p ON p.id = s.provenance_id"
+                " ORDER BY s.created")
             cols = ["model", "question_template", "answer_template", "options", "media_source", "media_hash", "text",
-                    "score", "provenance"]
+                    "score", "note", "provenance"]
             out = [dict(zip(cols, row)) for row in cur.fetchall()]
         for r in out:
             r["options"] = json.loads(r["options"])
             r["provenance"] = json.loads(r["provenance"])
+            r["note"] = json.loads(r["note"]) if r["note"] else None
         return out

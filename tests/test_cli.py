@@ -111,3 +111,19 @@ def test_a_bad_file_fails_its_pairs_and_the_run_goes_on(tmp_path, images, capsys
     assert rows[0]["score"] == "" and "does not exist" in rows[0]["error"]
     assert abs(float(rows[1]["score"]) - example_score(Image.open(images[0]).convert("RGB"), Q.format("a"), "Yes")) < 1e-6
     assert "1 of 2 pairs failed" in capsys.readouterr().err
+
+
+def test_noted_scores_are_marked_in_outputs(tmp_path, images, capsys):
+    out = tmp_path / "r.csv"
+    rc = main(["score", "--model", "example", "--image", str(images[0]), "--text", "a cat", "--text",
+               "a dog (approx)", "--out", str(out), "--no-progress"])
+    assert rc == 0  # a noted score is a score, not a failure
+    assert "1 of 2 scores are not exact values (approximate), in the note column" in capsys.readouterr().err
+    rows = list(csv.DictReader(open(out)))
+    assert rows[0]["note"] == "" and rows[1]["note"].startswith("approximate: the text asks for an approximate")
+    want = example_score(Image.open(images[0]).convert("RGB"), Q.format("a dog (approx)"), "Yes")
+    assert abs(float(rows[1]["score"]) - want) < 1e-6
+    assert main(["score", "--model", "example", "--image", str(images[0]), "--text", "a dog (approx)",
+                 "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert f"{want:.6f}*" in captured.out and "marked * above" in captured.err

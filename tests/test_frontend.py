@@ -303,3 +303,61 @@ def test_progress_bars_on_and_off_give_the_same_scores(gray_images, capsys):
     shown = s.batch_forward(ds, progress=True)
     assert "sample" in capsys.readouterr().err  # tqdm drew its bar on stderr
     assert torch.equal(shown, s.batch_forward(ds, progress=False))
+
+
+def test_notes_follow_their_scores_through_calls_and_the_store(tmp_path, gray_images):
+    """A noted score keeps its number and its caveat: on the call, across batch_forward's chunks, and when a
+    run resumes from the store (the example scorer notes texts containing '(approx)')."""
+    s = t2v_core.VQAScore(model="example", device="cpu", batch_size=2)
+    texts = ["a cat", "a dog (approx)", "x"]
+    with pytest.warns(UserWarning, match=r"3 of 9 scores are not exact values \({'approximate': 3}\)"):
+        got = s(images=gray_images, texts=texts)
+    torch.testing.assert_close(got, expected(gray_images, texts), rtol=0, atol=1e-7)  # the number stands
+    assert sorted((n.media_index, n.text_index, n.kind) for n in s.notes) == [(i, 1, "approximate") for i in range(3)]
+    for n in s.notes:
+        assert n.detail["value"] == pytest.approx(float(got[n.media_index, n.text_index]))
+
+    ds = [{"images": [im], "texts": texts[1:]} for im in gray_images]
+    db = tmp_path / "s.sqlite"
+    with pytest.warns(UserWarning, match="not exact"):
+        first = s.batch_forward(ds[:2], store=db)
+    assert sorted((n.detail["sample"], n.media_index, n.text_index) for n in s.notes) == [(0, 0, 0), (1, 0, 0)]
+    assert not any(n.detail.get("stored") for n in s.notes)
+    with ScoreStore(db) as st:
+        noted = [r for r in st.rows() if r["note"]]
+    assert [(r["text"], r["note"]["kind"]) for r in noted] == [("a dog (approx)", "approximate")] * 2
+    with pytest.warns(UserWarning, match="not exact"):
+        full = s.batch_forward(ds, store=db)  # two samples come from the store, one is computed
+    assert torch.equal(full[:2], first)
+    by_sample = {n.detail["sample"]: n for n in s.notes}
+    assert sorted(by_sample) == [0, 1, 2]
+    assert by_sample[0].detail["stored"] and by_sample[1].detail["stored"] and "stored" not in by_sample[2].detail
+    assert by_sample[0].message == "the text asks for an approximate score: 'a dog (approx)'"
+
+
+def test_exact_scores_carry_no_notes(gray_images, recwarn):
+    s = t2v_core.VQAScore(model="example", device="cpu")
+    s(images=gray_images, texts=["a cat"])
+    assert s.notes == [] and not [w for w in recwarn if "not exact" in str(w.message)]
+
+
+def test_store_written_before_notes_gains_the_column(tmp_path):
+    import sqlite3
+
+    db = tmp_path / "old.sqlite"
+    con = sqlite3.connect(db)
+    con.executescript("""
+        CREATE TABLE provenance (id TEXT PRIMARY KEY, json TEXT NOT NULL);
+        CREATE TABLE scores (key TEXT PRIMARY KEY, model TEXT NOT NULL, question_template TEXT,
+            answer_template TEXT, options TEXT NOT NULL, media_hash TEXT NOT NULL, media_source TEXT,
+            text TEXT NOT NULL, score REAL NOT NULL, provenance_id TEXT NOT NULL, created REAL NOT NULL);
+        INSERT INTO provenance VALUES ('p', '{}');
+        INSERT INTO scores VALUES ('k', 'm', NULL, NULL, '{}', 'h', NULL, 't', 0.25, 'p', 0);
+    """)
+    con.commit()
+    con.close()
+    with ScoreStore(db) as st:
+        assert st.get_entries(["k"]) == {"k": (0.25, None)}
+        st.put_many([{"key": "k2", "model": "m", "media_hash": "h", "text": "u", "score": 0.5,
+                      "note": {"kind": "upper_bound", "message": "at most 0.5", "detail": {}}}], "p")
+        assert st.get_entries(["k2"])["k2"] == (0.5, {"kind": "upper_bound", "message": "at most 0.5", "detail": {}})

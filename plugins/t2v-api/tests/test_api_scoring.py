@@ -60,9 +60,9 @@ def test_absent_answer_is_a_flagged_bound(make, server, protocol) -> None:
     server.distribution = absent_distribution
     images = random_images(2, seed=5)
     score = make(protocol)
-    with pytest.warns(UserWarning, match="upper bounds"):
+    with pytest.warns(UserWarning, match=r"2 of 2 scores are not exact values \({'upper_bound': 2}\)"):
         out = score(images=images, texts=["a cat"])
-    assert len(score.model.bounds) == 2
+    assert len(score.model.bounds) == 2 and score.notes == score.model.bounds
     for r in server.requests:
         i, _ = _pair_of(r, images, ["a cat"])
         truth = server.truth_of(r)
@@ -71,7 +71,8 @@ def test_absent_answer_is_a_flagged_bound(make, server, protocol) -> None:
         assert float(out[i, 0]) == pytest.approx(bound, rel=1e-5)
         assert float(out[i, 0]) > 0.0 and float(out[i, 0]) >= truth.yes  # a true upper bound, not 0.0
         b = next(b for b in score.model.bounds if b.media_index == i)
-        assert b.bound == pytest.approx(bound, rel=1e-5) and b.n_returned == 20
+        assert b.detail["bound"] == pytest.approx(bound, rel=1e-5) and b.detail["n_returned"] == 20
+        assert "is an upper bound" in b.message
 
 
 @pytest.mark.parametrize("protocol", PROTOS)
@@ -82,6 +83,24 @@ def test_absent_answer_can_fail_instead(make, server, protocol) -> None:
         score(images=random_images(1), texts=["a cat"])
     out = score(images=random_images(1), texts=["a cat"], on_error="nan")
     assert torch.isnan(out).all() and score.failures[0].kind == "answer_absent"
+
+
+@pytest.mark.parametrize("protocol", PROTOS)
+def test_a_bound_stays_flagged_when_a_run_resumes_from_the_store(make, server, protocol, tmp_path) -> None:
+    server.distribution = absent_distribution
+    score = make(protocol)
+    data = [{"images": random_images(1, seed=k), "texts": ["a cat", "a dog"]} for k in range(2)]
+    store = tmp_path / "s.sqlite"
+    with pytest.warns(UserWarning, match="upper_bound"):
+        first = score.batch_forward(data, store=store)
+    assert len(server.requests) == 4 and len(score.model.bounds) == 4
+    with pytest.warns(UserWarning, match=r"4 of 4 scores are not exact values \({'upper_bound': 4}\)"):
+        again = score.batch_forward(data, store=store)
+    assert len(server.requests) == 4  # nothing asked twice
+    assert torch.equal(again, first)
+    for n in score.model.bounds:  # the same bounds, now read back from the store
+        assert n.detail["stored"] and n.detail["n_returned"] == 20
+        assert float(again[n.detail["sample"], n.media_index, n.text_index]) == pytest.approx(n.detail["bound"])
 
 
 @pytest.mark.parametrize("protocol", PROTOS)

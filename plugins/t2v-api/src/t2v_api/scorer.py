@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import io
 import os
-import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
@@ -19,7 +17,7 @@ import torch
 from t2v_core.errors import T2VError
 from t2v_core.media import Image, Media, Video
 from t2v_core.progress import enabled as progress_enabled
-from t2v_core.scorer import PairFailure, Scorer
+from t2v_core.scorer import PairFailure, PairNote, Scorer
 from t2v_core.templates import Templates
 
 from .backends import GeminiBackend, MediaPart, OpenAIBackend
@@ -54,18 +52,6 @@ class CredentialsError(HostedModelError):
     """No API key was found, or the service rejected it."""
 
 
-@dataclass
-class BoundedPair:
-    """A pair whose answer was not among the returned candidates: its score is an upper bound."""
-
-    media_index: int
-    text_index: int
-    bound: float
-    min_returned: float
-    n_returned: int
-    group: int = 0
-
-
 _VIDEO_MIME = {".mp4": "video/mp4", ".m4v": "video/mp4", ".mov": "video/mov", ".webm": "video/webm",
                ".avi": "video/avi", ".mpeg": "video/mpeg", ".mpg": "video/mpg", ".wmv": "video/wmv",
                ".flv": "video/x-flv", ".3gp": "video/3gpp"}
@@ -95,8 +81,8 @@ class APIScorer(Scorer):
             429 / 5xx / timeouts / malformed replies; ``Retry-After`` is honoured.
         timeout (60 s): per-request timeout.
         top_logprobs (20): candidates asked for the first token.
-        on_absent ("bound"): when the answer is not among the candidates, report the upper bound (flagged
-            in ``self.bounds``) or, with "fail", NaN plus a failure of kind ``answer_absent``.
+        on_absent ("bound"): when the answer is not among the candidates, report the upper bound, flagged
+            by a note of kind ``upper_bound`` (``.notes``; ``self.bounds`` lists them) or, with "fail", NaN plus a failure of kind ``answer_absent``.
         image_format ("png" or "jpeg"), temperature (None: the service default), price_per_mtok.
         video_preamble: text put before the frames of a video sent as images (``{n}`` = frame count).
     """
@@ -160,8 +146,6 @@ class APIScorer(Scorer):
         self.usage = Usage(price_per_mtok=self.price)  # type: ignore[arg-type]
         #: the same for the last call only
         self.last_usage = Usage(price_per_mtok=self.price)  # type: ignore[arg-type]
-        #: pairs of the last call whose score is an upper bound (answer not among the candidates)
-        self.bounds: list[BoundedPair] = []
         self._verified = False  # a first reply with log-probabilities has been seen
         self._resolve_credentials()
         self.weights_revision = f"{self.service}:{self.served_model}" + (f"@{redact(str(self.base_url))}" if self.base_url else "")
@@ -235,7 +219,7 @@ class APIScorer(Scorer):
             pairs += [(m0 + i, t0 + j) for i in range(len(gm)) for j in range(len(gt))]
             spans.append((m0, t0, len(gm), len(gt)))
         flat = self._score(media, texts, pairs, templates, **options)
-        for rec in [*self.failures, *self.bounds]:  # global indices -> the group's own
+        for rec in [*self.failures, *self.notes]:  # global indices -> the group's own
             g = owner[rec.media_index]
             rec.media_index -= spans[g][0]
             rec.text_index -= spans[g][1]
@@ -245,6 +229,12 @@ class APIScorer(Scorer):
             out.append(flat[k:k + nm * nt].reshape(nm, nt))
             k += nm * nt
         return out
+
+    @property
+    def bounds(self) -> list[PairNote]:
+        """Pairs of the last call whose score is an upper bound (the answer was not among the candidates);
+        ``detail`` holds ``bound``, ``min_returned`` (the smallest returned probability) and ``n_returned``."""
+        return [n for n in self.notes if n.kind == "upper_bound"]
 
     def score_pairs(self, media: Sequence[Media], texts: Sequence[str], *, templates: Templates | None,
                     **options: Any) -> torch.Tensor:
@@ -270,7 +260,7 @@ class APIScorer(Scorer):
             if i not in encoded:
                 encoded[i] = self.encode_media(media[i], num_frames, fps)
         self.failures = []
-        self.bounds = []
+        self.notes = []
         self.last_usage = Usage(price_per_mtok=self.price)  # type: ignore[arg-type]
         outcomes = run_sync(lambda: self._run(pairs, encoded, filled))
         out = torch.full((len(pairs),), float("nan"), dtype=torch.float32)
@@ -284,7 +274,11 @@ class APIScorer(Scorer):
                     out[k] = ap.value
                 elif self._opt("on_absent") == "bound":
                     out[k] = ap.value
-                    self.bounds.append(BoundedPair(i, j, ap.value, ap.min_returned, ap.n_returned))
+                    self.notes.append(PairNote(
+                        i, j, "upper_bound", f"the answer {filled[j][1]!r} was not among the {ap.n_returned} "
+                        f"candidates returned, so the score {ap.value:.3g} is an upper bound of its probability",
+                        {"bound": ap.value, "min_returned": ap.min_returned, "n_returned": ap.n_returned,
+                         "model": self.served_model}))
                 else:
                     self.failures.append(PairFailure(i, j, f"the answer {filled[j][1]!r} is not among the "
                                                      f"{ap.n_returned} candidates returned (its probability is at "
@@ -307,10 +301,6 @@ class APIScorer(Scorer):
                           f"VQAScore cannot be computed: {fatal.message}. Use a model that returns logprobs "
                           f"(e.g. gpt-4o, gpt-4.1, gemini-2.0-flash) or, for an OpenAI-compatible server, enable them")
             raise cls(redact(reason, [self._api_key.reveal()]), kind=fatal.kind)
-        if self.bounds:
-            warnings.warn(f"{self.name}: for {len(self.bounds)} pair(s) the answer was not among the top "
-                          f"{self._opt('top_logprobs')} candidates; their scores are upper bounds (see .bounds)",
-                          stacklevel=3)
         return out
 
     def generate_media(self, media: Sequence[Media], prompts: Sequence[str],  # type: ignore[override]

@@ -8,7 +8,10 @@ import numpy as np
 import torch
 
 from t2v_core.media import Image
-from t2v_core.scorer import Scorer
+from t2v_core.scorer import PairNote, Scorer
+
+#: a text containing this marker gets its score flagged as approximate (to exercise notes end to end)
+APPROX_MARKER = "(approx)"
 
 
 def brightness(img) -> float:
@@ -29,17 +32,24 @@ def example_score(img_or_frames, question: str, answer: str) -> float:
 
 
 class BrightnessScorer(Scorer):
-    """Scores pairs one batch at a time through the base class's pairwise default."""
+    """Scores pairs one batch at a time through the base class's pairwise default.
+
+    A text containing ``(approx)`` gets a note of kind ``approximate`` (its score is unchanged), so that
+    tests can follow notes through the front-end, the store and the CLI.
+    """
 
     call_options = {"num_frames": 4}
     default_batch_size = 3
 
     def score_pairs(self, media, texts, *, templates, num_frames=4):
         out = []
-        for m, t in zip(media, texts):
+        for k, (m, t) in enumerate(zip(media, texts)):
             q, a = templates.fill(t)
             pix = m.image if isinstance(m, Image) else m.sample(num_frames=num_frames).frames
             out.append(example_score(pix, q, a))
+            if APPROX_MARKER in t:
+                self.notes.append(PairNote(k, k, "approximate", f"the text asks for an approximate score: {t!r}",
+                                           {"value": out[-1]}))
         return torch.tensor(out, dtype=torch.float32)
 
     def generate_media(self, media, prompts, **options):

@@ -106,3 +106,25 @@ def test_image_token_in_text_is_refused(xxl):
     with pytest.raises(ValueError, match="<image>"):
         xxl(images=random_images(1), texts=["a <image> in the text"])
 
+
+
+def test_fused_gelu_equals_the_stock_transformers_modules(xxl, offline_hub):
+    """The scorer swaps T5's six-op ``gelu_new`` for torch's fused kernel; a model loaded with the stock
+    modules, run the reference's way one pair at a time, gives the same scores."""
+    from t2v_clipflant5.modeling import TanhGELU, load_clip_t5
+    from transformers.activations import NewGELUActivation
+
+    fused = xxl.model.model
+    assert sum(isinstance(m, TanhGELU) for m in fused.modules()) == 4  # 2 encoder + 2 decoder layers
+    assert not any(isinstance(m, NewGELUActivation) for m in fused.modules())
+    stock, _ = load_clip_t5("zhiqiulin/clip-flant5-xxl", dtype=torch.float32, device="cpu", fused=False)
+    assert sum(isinstance(m, NewGELUActivation) for m in stock.modules()) == 4
+    plain = Plain(xxl, offline_hub)
+    plain.model = stock
+    images = random_images(2, size=(64, 48), seed=21)
+    texts = ["a red cube", "two dogs playing in the snow"]
+    got = xxl(images=images, texts=texts)
+    for i, img in enumerate(images):
+        for j, t in enumerate(texts):
+            want = plain.score(img, f'Does this figure show "{t}"? Please answer yes or no.', "Yes")
+            assert abs(float(got[i, j]) - want) / want < 1e-5

@@ -21,6 +21,7 @@ import re
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from transformers import AutoConfig, CLIPVisionConfig, CLIPVisionModel, T5Config, T5ForConditionalGeneration
 
@@ -132,6 +133,31 @@ class CLIPT5ForConditionalGeneration(T5ForConditionalGeneration):
         return self.shared(input_ids)
 
 
+class TanhGELU(nn.Module):
+    """T5's ``gelu_new`` (``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``) by torch's fused kernel.
+
+    transformers computes it as six separate tensor operations, which on a CPU cost about a quarter of the
+    encoder's time at benchmark size; the fused kernel computes the same formula in one pass over memory
+    (the results agree to float rounding).
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.gelu(x, approximate="tanh")
+
+
+def fuse_activations(model: nn.Module) -> int:
+    """Replace every ``NewGELUActivation`` in ``model`` by :class:`TanhGELU`; returns how many were replaced."""
+    from transformers.activations import NewGELUActivation
+
+    replaced = 0
+    for module in list(model.modules()):
+        for name, child in list(module.named_children()):
+            if type(child) is NewGELUActivation:
+                setattr(module, name, TanhGELU())
+                replaced += 1
+    return replaced
+
+
 def shrink_vocab(model: T5ForConditionalGeneration, n: int) -> None:
     """Keep the first ``n`` rows of the embeddings and of the LM head.
 
@@ -151,10 +177,11 @@ def shrink_vocab(model: T5ForConditionalGeneration, n: int) -> None:
     model.config.vocab_size = n
 
 
-def load_clip_t5(path: str, *, dtype: torch.dtype, device: Any, revision: str | None = None,
+def load_clip_t5(path: str, *, dtype: torch.dtype, device: Any, revision: str | None = None, fused: bool = True,
                  **hub_kwargs: Any) -> tuple[CLIPT5ForConditionalGeneration, CLIPT5Config]:
     """Load a ``clip_t5`` checkpoint (repo id or folder), its vision tower from the checkpoint or, when the
-    checkpoint lacks it, from the repo named by ``mm_vision_tower``."""
+    checkpoint lacks it, from the repo named by ``mm_vision_tower``. ``fused`` swaps T5's GELU for torch's
+    fused kernel (:func:`fuse_activations`); ``fused=False`` gives the stock transformers modules."""
     from transformers.utils import logging as hf_logging
 
     revision = revision or "main"
@@ -183,6 +210,8 @@ def load_clip_t5(path: str, *, dtype: torch.dtype, device: Any, revision: str | 
     if tower_missing:
         # the reference builds the tower from mm_vision_tower and lets the checkpoint override it
         model.vision_tower.vision_tower = CLIPVisionModel.from_pretrained(tower_name, dtype=dtype, **hub_kwargs)
+    if fused:
+        fuse_activations(model)
     model.to(device)
     model.eval()
     model.requires_grad_(False)

@@ -182,3 +182,29 @@ def test_genai_rank(tmp_path):
     with pytest.raises(Exception, match="no ratings for gen_model 'SDXL_Base'"):
         run_benchmark("genai-rank", "example-brightness", root=tmp_path, options={"gen_model": "SDXL_Base"},
                       results_dir=None)
+
+
+def test_noted_scores_are_listed_in_the_result(genai_root, genai_outputs, tmp_path, capsys):
+    """A score the scorer flags as not exact (the example scorer flags texts containing '(approx)') stays in
+    the metrics, and the result says which samples it came from; a resumed run says the same."""
+    prompts_file = genai_root / "GenAI-Image-1600" / "genai_image.json"
+    data = json.loads(prompts_file.read_text())
+    data["00001"]["prompt"] = "three cats and no dogs (approx)"
+    write_json(prompts_file, data)
+    results = tmp_path / "results"
+    args = ["run", "genai-bench-image", "--model", "example-brightness", "--root", str(genai_root),
+            "--out", str(genai_outputs), "--results", str(results)]
+    for _ in range(2):  # the second run reads every score back from the store, notes included
+        with pytest.warns(UserWarning, match=r"2 benchmark score\(s\) are not exact values \(approximate\)"):
+            assert main(args) == 0
+        printed = capsys.readouterr().out
+        assert "note: 2 score(s) behind these metrics are not exact values (approximate: 2)" in printed
+        record = json.loads((results / "genai-bench-image__example-brightness.json").read_text())
+        noted = sorted((n["sample"], n["media"], n["text"], n["kind"]) for n in record["notes"])
+        # one sample per (generator, prompt): prompt 00001 of gen-a and of gen-b
+        items = record["items"]
+        assert [items[k]["prompt_id"] for k, *_ in noted] == ["00001", "00001"]
+        assert {items[k]["gen_model"] for k, *_ in noted} == {"gen-a", "gen-b"}
+        assert all(m == 0 and t == 0 and kind == "approximate" for _, m, t, kind in noted)
+        want = brightness_score(genai_outputs / "gen-a" / "00001.jpeg", "three cats and no dogs (approx)")
+        assert record["skills"]["gen-a"]["counting"]["mean"] == pytest.approx(want, abs=1e-6)

@@ -55,7 +55,16 @@ def format_record(record: dict[str, Any]) -> str:
     head = f"== {record['benchmark']} scored by {record['model']} ({record.get('num_samples', '?')} samples) =="
     tables = record.get("tables") or [{"title": "metrics", "columns": ["metric", "value"],
                                        "rows": [[k, _num(v)] for k, v in record.get("metrics", {}).items()]}]
-    return "\n\n".join([head, *(format_table(t) for t in tables)])
+    parts = [head, *(format_table(t) for t in tables)]
+    notes = record.get("notes") or []
+    if notes:
+        kinds: dict[str, int] = {}
+        for n in notes:
+            kinds[n["kind"]] = kinds.get(n["kind"], 0) + 1
+        parts.append(f"note: {len(notes)} score(s) behind these metrics are not exact values ("
+                     + ", ".join(f"{k}: {v}" for k, v in sorted(kinds.items()))
+                     + "); the result file lists them under 'notes'")
+    return "\n\n".join(parts)
 
 
 def summary_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -89,13 +89,17 @@ def _jobs(samples: Sequence[Sample], merge_media: int) -> list[_Job]:
 def score_samples(scorer: Any, samples: Sequence[Sample], *, store: Any = None, batch_size: int | None = None,
                   question_template: str | None = None, answer_template: str | None = None,
                   progress: bool | None = None, chunk: int = CHUNK, merge_media: int = MERGE_MEDIA,
-                  **call_options: Any) -> list[np.ndarray]:
+                  notes: list[dict[str, Any]] | None = None, **call_options: Any) -> list[np.ndarray]:
     """Score every sample with a ``t2v_core`` scorer; ``out[k]`` is the ``M x N`` array of sample ``k``.
 
     Samples with the same texts are stacked (up to ``merge_media`` media; 1 disables it), then scored in
     chunks of the same shape through ``scorer.batch_forward(..., store=store)``, so that an interrupted run
     resumes from the store. Failed pairs make a :class:`BenchmarkRunError` after every chunk is done.
+    Scores that are reported but not exact (the scorer's notes, e.g. a hosted model's upper bounds) are
+    appended to ``notes`` as ``{"sample", "media", "text", "kind", "message"}``, with one warning at the end.
     """
+    import warnings
+
     from t2v_core.progress import progress_bar
 
     out: list[np.ndarray | None] = [None] * len(samples)
@@ -107,17 +111,32 @@ def score_samples(scorer: Any, samples: Sequence[Sample], *, store: Any = None, 
         size = max(1, min(chunk, CHUNK_MEDIA // max(n_media, 1)))
         chunks += [group[i:i + size] for i in range(0, len(group), size)]
     failures: list[Any] = []
+    noted: list[dict[str, Any]] = []
     for jobs in progress_bar(chunks, enabled=progress, desc="benchmark", unit="chunk", total=len(chunks)):
         dataset = [{"images": [m for k, _, _ in job.parts for m in _resolve(samples[k])], "texts": list(job.texts)}
                    for job in jobs]
-        scores = scorer.batch_forward(dataset, batch_size, question_template=question_template,
-                                      answer_template=answer_template, store=store, progress=False,
-                                      on_error="nan", **call_options)
+        with warnings.catch_warnings():  # one summary at the end instead of a warning per chunk
+            warnings.filterwarnings("ignore", message=".*scores are not exact values")
+            scores = scorer.batch_forward(dataset, batch_size, question_template=question_template,
+                                          answer_template=answer_template, store=store, progress=False,
+                                          on_error="nan", **call_options)
         failures += list(getattr(scorer, "failures", []) or [])
+        for note in getattr(scorer, "notes", []) or []:
+            job = jobs[note.detail.get("sample", 0)]
+            # the stacked row back to its benchmark sample and that sample's own media row
+            k, start = next((k, start) for k, start, rows in job.parts if start <= note.media_index < start + rows)
+            noted.append({"sample": k, "media": note.media_index - start, "text": note.text_index,
+                          "kind": note.kind, "message": note.message})
         arr = scores.detach().cpu().double().numpy()
         for r, job in enumerate(jobs):
             for k, start, rows in job.parts:
                 out[k] = arr[r, start:start + rows]
+    if noted:
+        kinds = sorted({n["kind"] for n in noted})
+        warnings.warn(f"{len(noted)} benchmark score(s) are not exact values ({', '.join(kinds)}); they are "
+                      "listed under 'notes' in the result", stacklevel=2)
+        if notes is not None:
+            notes.extend(noted)
     if failures or any(np.isnan(a).any() for a in out if a is not None):
         n = sum(int(np.isnan(a).sum()) for a in out if a is not None)
         first = failures[0].error if failures else "NaN score"
@@ -177,9 +196,11 @@ def run_benchmark(name: str, model: str | Any, *, root: str | Path | None = None
     if store == "auto":
         store = Path(results_dir) / "scores.sqlite" if results_dir is not None else None
     st = ScoreStore(store) if store is not None else None
+    notes: list[dict[str, Any]] = []
     try:
         scores = score_samples(scorer, samples, store=st, batch_size=batch_size, question_template=question_template,
-                               answer_template=answer_template, progress=progress, **(call_options or {}))
+                               answer_template=answer_template, progress=progress, notes=notes,
+                               **(call_options or {}))
     finally:
         if st is not None:
             st.close()
@@ -199,6 +220,8 @@ def run_benchmark(name: str, model: str | Any, *, root: str | Path | None = None
         "tables": result.tables,
         "skills": result.skills,
         "provenance": getattr(scorer, "provenance", {}),
+        # scores used by the metrics that are not exact values (e.g. upper bounds from a hosted model)
+        "notes": notes,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     })
     record["items"] = _json_safe(result.items)

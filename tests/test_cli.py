@@ -102,6 +102,18 @@ def test_console_script_is_installed(tmp_path, images):
     assert f"{want:.6f}" in r.stdout
 
 
+def test_a_reader_that_stops_early_ends_the_command_quietly():
+    """`t2v models | head -n 1`: the reader closes the pipe; no traceback, exit code 0."""
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "import sys; from t2v_core.cli import main; "
+                             "sys.exit(main(['models']))"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # before the interpreter has started: its first write meets a closed pipe
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0, err
+    assert "Traceback" not in err and "BrokenPipe" not in err
+
+
 def test_a_bad_file_fails_its_pairs_and_the_run_goes_on(tmp_path, images, capsys):
     out = tmp_path / "r.csv"
     rc = main(["score", "--model", "example", "--image", str(tmp_path / "gone.png"), "--image", str(images[0]),

@@ -85,6 +85,33 @@ def offline_hf_cache(cache_dir: str | Path) -> Iterator[Path]:
                 os.environ[k] = v
 
 
+def run_benchmark_script(name: str, *args: str, env: Mapping[str, str] | None = None,
+                         timeout: float = 900) -> str:
+    """Run this repository's ``benchmarks/<name>`` in a fresh interpreter; returns what it printed.
+
+    A smoke test for a benchmark script in the environment of a plugin's tests: the script must run to the
+    end, its own agreement checks included, so that a change to a scorer cannot silently break its benchmark.
+    Speed is not judged (the scripts print ratios for people). The script is looked for in the working
+    directory and its parents; the test is skipped when there is none (a plugin tested outside the repo).
+    """
+    import subprocess
+    import sys
+
+    import pytest
+
+    here = Path.cwd().resolve()
+    script = next((d / "benchmarks" / name for d in (here, *here.parents) if (d / "benchmarks" / name).is_file()),
+                  None)
+    if script is None:
+        pytest.skip(f"benchmarks/{name} not found from {here} (not run from the repository)")
+    run = subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, timeout=timeout,
+                         env={**os.environ, "T2V_PROGRESS": "0", **(env or {})})
+    if run.returncode != 0:
+        raise AssertionError(f"benchmarks/{name} exited with {run.returncode}:\n{run.stdout[-3000:]}\n"
+                             f"{run.stderr[-3000:]}")
+    return run.stdout
+
+
 def random_images(n: int, size: tuple[int, int] = (64, 48), seed: int = 0) -> list[Any]:
     """``n`` random RGB PIL images (deterministic for a seed)."""
     from PIL import Image

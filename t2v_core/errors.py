@@ -41,3 +41,11 @@ class ScoringError(T2VError, RuntimeError):
         super().__init__(message)
         self.failures = failures or []
         self.scores = scores
+
+
+class ScoreNoteWarning(UserWarning):
+    """Some scores of a call are reported but are not exact values (see the scorer's ``notes``).
+
+    Its own category, so that a caller that reports notes itself (``t2v bench``) or a user who has read
+    them can silence it with ``warnings.filterwarnings("ignore", category=ScoreNoteWarning)``.
+    """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -10,7 +11,7 @@ from typing import Any, NamedTuple
 import torch
 
 from . import registry
-from .errors import DatasetError, ScoringError
+from .errors import DatasetError, ScoreNoteWarning, ScoringError
 from .media import Media
 from .progress import progress_counter
 from .scorer import PairFailure, PairNote, Scorer
@@ -136,9 +137,7 @@ class Score:
         if nan and not self.model.failures:
             raise RuntimeError(f"scorer of {self.spec.name!r} returned {nan} NaN scores without reporting failures")
         if self.model.failures and on_error == "raise":
-            kinds: dict[str, int] = {}
-            for f in self.model.failures:
-                kinds[f.kind] = kinds.get(f.kind, 0) + 1
+            kinds = dict(Counter(f.kind for f in self.model.failures))
             first = self.model.failures[0]
             raise ScoringError(
                 f"{len(self.model.failures)} of {scores.numel()} pairs failed ({kinds}); first: media "
@@ -149,13 +148,11 @@ class Score:
     def _warn_notes(self, scores: torch.Tensor) -> None:
         if not self.model.notes:
             return
-        kinds: dict[str, int] = {}
-        for n in self.model.notes:
-            kinds[n.kind] = kinds.get(n.kind, 0) + 1
+        kinds = dict(Counter(n.kind for n in self.model.notes))
         first = self.model.notes[0]
         warnings.warn(f"{self.spec.name}: {len(self.model.notes)} of {scores.numel()} scores are not exact values "
                       f"({kinds}); first: media {first.media_index}, text {first.text_index}: {first.message}. "
-                      "They are listed in .notes", stacklevel=3)
+                      "They are listed in .notes", ScoreNoteWarning, stacklevel=3)
 
     def batch_forward(self, dataset: Sequence[dict[str, Any]], batch_size: int | None = None, *,
                       question_template: str | None = None, answer_template: str | None = None,

@@ -91,10 +91,6 @@ class ScoreStore:
             self._db.commit()
         return pid
 
-    def get_many(self, keys: Iterable[str]) -> dict[str, float]:
-        """The stored scores among ``keys``."""
-        return {k: score for k, (score, _) in self.get_entries(keys).items()}
-
     def get_entries(self, keys: Iterable[str]) -> dict[str, tuple[float, dict[str, Any] | None]]:
         """The stored scores among ``keys``, each with its note (``None`` for an exact score)."""
         keys = list(keys)

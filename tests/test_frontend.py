@@ -310,7 +310,7 @@ def test_notes_follow_their_scores_through_calls_and_the_store(tmp_path, gray_im
     run resumes from the store (the example scorer notes texts containing '(approx)')."""
     s = t2v_core.VQAScore(model="example", device="cpu", batch_size=2)
     texts = ["a cat", "a dog (approx)", "x"]
-    with pytest.warns(UserWarning, match=r"3 of 9 scores are not exact values \({'approximate': 3}\)"):
+    with pytest.warns(t2v_core.ScoreNoteWarning, match=r"3 of 9 scores are not exact values \({'approximate': 3}\)"):
         got = s(images=gray_images, texts=texts)
     torch.testing.assert_close(got, expected(gray_images, texts), rtol=0, atol=1e-7)  # the number stands
     assert sorted((n.media_index, n.text_index, n.kind) for n in s.notes) == [(i, 1, "approximate") for i in range(3)]

@@ -82,7 +82,8 @@ class APIScorer(Scorer):
         timeout (60 s): per-request timeout.
         top_logprobs (20): candidates asked for the first token.
         on_absent ("bound"): when the answer is not among the candidates, report the upper bound, flagged
-            by a note of kind ``upper_bound`` (``.notes``; ``self.bounds`` lists them) or, with "fail", NaN plus a failure of kind ``answer_absent``.
+            by a note of kind ``upper_bound`` (``.notes``; ``self.bounds`` lists them), or, with "fail",
+            NaN plus a failure of kind ``answer_absent``.
         image_format ("png" or "jpeg"), temperature (None: the service default), price_per_mtok.
         video_preamble: text put before the frames of a video sent as images (``{n}`` = frame count).
     """

@@ -7,6 +7,7 @@ import csv
 import html
 import io
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -58,9 +59,7 @@ def format_record(record: dict[str, Any]) -> str:
     parts = [head, *(format_table(t) for t in tables)]
     notes = record.get("notes") or []
     if notes:
-        kinds: dict[str, int] = {}
-        for n in notes:
-            kinds[n["kind"]] = kinds.get(n["kind"], 0) + 1
+        kinds = Counter(n["kind"] for n in notes)
         parts.append(f"note: {len(notes)} score(s) behind these metrics are not exact values ("
                      + ", ".join(f"{k}: {v}" for k, v in sorted(kinds.items()))
                      + "); the result file lists them under 'notes'")

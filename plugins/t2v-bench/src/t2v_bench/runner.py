@@ -100,6 +100,7 @@ def score_samples(scorer: Any, samples: Sequence[Sample], *, store: Any = None, 
     """
     import warnings
 
+    from t2v_core.errors import ScoreNoteWarning
     from t2v_core.progress import progress_bar
 
     out: list[np.ndarray | None] = [None] * len(samples)
@@ -116,7 +117,7 @@ def score_samples(scorer: Any, samples: Sequence[Sample], *, store: Any = None, 
         dataset = [{"images": [m for k, _, _ in job.parts for m in _resolve(samples[k])], "texts": list(job.texts)}
                    for job in jobs]
         with warnings.catch_warnings():  # one summary at the end instead of a warning per chunk
-            warnings.filterwarnings("ignore", message=".*scores are not exact values")
+            warnings.simplefilter("ignore", ScoreNoteWarning)
             scores = scorer.batch_forward(dataset, batch_size, question_template=question_template,
                                           answer_template=answer_template, store=store, progress=False,
                                           on_error="nan", **call_options)

@@ -56,6 +56,23 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("model")
     d.add_argument("--cache-dir", help="cache folder (default: HF_HUB_CACHE)")
 
+    sv = sub.add_parser("serve", help="serve one model over HTTP for reward loops and services (t2v-core[serve])")
+    sv.add_argument("--model", required=True, help="the model to serve (`t2v models` lists them)")
+    sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
+    sv.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    sv.add_argument("--device", help="cuda, cuda:1, cpu, mps (default: the best available)")
+    sv.add_argument("--dtype", help="bf16, fp16, fp32 (default: bf16 on GPU, fp32 on CPU)")
+    sv.add_argument("--store", help="SQLite score store: scores survive restarts and are never computed twice "
+                                    "(default: in memory)")
+    sv.add_argument("--max-batch", type=int, default=64, help="most pairs per scorer call (default: 64)")
+    sv.add_argument("--max-wait-ms", type=float, default=5.0,
+                    help="how long a pair waits for others to batch with (default: 5)")
+    sv.add_argument("--max-queue", type=int, default=4096,
+                    help="most pairs waiting; beyond it requests get 429 (default: 4096)")
+    sv.add_argument("--media-root", help="folder under which requests may name server-side paths (default: none)")
+    sv.add_argument("--no-urls", action="store_true", help="refuse media given as URLs")
+    sv.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="scorer option")
+
     sub.add_parser("bench", help="benchmarks (needs t2v-bench): t2v bench --help", add_help=False)
     return p
 
@@ -88,7 +105,8 @@ def _main(argv: Sequence[str] | None) -> int:
         parser.print_help()
         return 2
     try:
-        return int({"models": _models, "plugins": _plugins, "score": _score, "download": _download}[args.command](args))
+        return int({"models": _models, "plugins": _plugins, "score": _score, "download": _download,
+                    "serve": _serve}[args.command](args))
     except UsageError as e:
         print(f"t2v {args.command}: error: {e}", file=sys.stderr)
         return 2
@@ -313,6 +331,19 @@ def _download(args: argparse.Namespace) -> int:
             continue
         path = snapshot_download(repo_id=repo, cache_dir=args.cache_dir)
         print(f"{repo}: {path}")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .frontend import get_score_model
+    from .serve import serve
+
+    scorer = get_score_model(args.model, device=args.device, dtype=args.dtype, **_parse_options(args.option))
+    print(f"t2v serve: {args.model} on http://{args.host}:{args.port} (POST /score, GET /health /models /metrics)",
+          file=sys.stderr)
+    serve(scorer, host=args.host, port=args.port, store=args.store, max_batch=args.max_batch,
+          max_wait_ms=args.max_wait_ms, max_queue=args.max_queue, media_root=args.media_root,
+          allow_urls=not args.no_urls)
     return 0
 
 

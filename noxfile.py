@@ -103,7 +103,8 @@ def core(session: nox.Session) -> None:
     """The core with the example plugin installed for real entry-point discovery; decord for the backend test."""
     with _discarded_after(session):
         _install_torch(session, TORCH_CPU)
-        session.install("-c", TORCH_CPU, "-e", ".[test,decord,hub,serve]", "tests/example_plugin")
+        # accelerate: the sharded-run tests launch through `accelerate launch` as well as torchrun
+        session.install("-c", TORCH_CPU, "-e", ".[test,decord,hub,serve]", "tests/example_plugin", "accelerate")
         session.run("pytest", "tests", *session.posargs, env={"T2V_PROGRESS": "0"})
 
 

@@ -205,9 +205,13 @@ def _score(args: argparse.Namespace) -> int:
         raise UsageError("give at least one --image and one --text, or --pairs FILE")
     if args.out and Path(args.out).suffix.lower() not in (".csv", ".jsonl", ".parquet"):
         raise UsageError(f"--out {args.out!r} must end in .csv, .jsonl or .parquet")
+    from .distributed import current as current_shard
     from .frontend import get_score_model
     from .store import ScoreStore
 
+    shard = current_shard()  # under torchrun / accelerate launch: this process scores its share only
+    if shard is not None and not args.out:
+        raise UsageError("a run under a launcher (WORLD_SIZE > 1) writes its merged results to --out: give --out")
     options = _parse_options(args.option)
     if args.batch_size is not None:
         options["batch_size"] = args.batch_size
@@ -218,7 +222,8 @@ def _score(args: argparse.Namespace) -> int:
         call["num_frames"] = args.num_frames
     if args.fps is not None:
         call["fps"] = args.fps if args.fps == "dynamic" else float(args.fps)
-    scorer = get_score_model(args.model, device=args.device, dtype=args.dtype, **options)
+    device = shard.device(args.device) if shard else args.device
+    scorer = get_score_model(args.model, device=device, dtype=args.dtype, **options)
     call = scorer.model.resolve_options(**call)
 
     # group pairs by media so that each media item is loaded and encoded once
@@ -230,13 +235,18 @@ def _score(args: argparse.Namespace) -> int:
         for k, media in enumerate(args.image):
             groups[media] = [(t, k * len(args.text) + j) for j, t in enumerate(args.text)]
 
-    store = ScoreStore(args.store) if args.store else None
+    if shard is not None:
+        store: ScoreStore | None = shard.open_store(args.store)
+    else:
+        store = ScoreStore(args.store) if args.store else None
     results: list[dict[str, Any]] = []
     try:
         run = scorer.open_run(store, args.question, args.answer, call)
         from .progress import progress_counter
 
         items = list(groups.items())
+        if shard is not None:
+            items = shard.select(items)
         bar = progress_counter(len(items), enabled=False if args.no_progress else None, desc=args.model,
                                unit="media")
         chunk = 32  # media per scorer call: lets a family batch or run requests concurrently across them
@@ -263,13 +273,24 @@ def _score(args: argparse.Namespace) -> int:
     finally:
         if store:
             store.close()
+    computed, reused = run.computed, run.reused
+    if shard is not None:
+        shard.finish_store(args.store)
+        parts = shard.gather((results, computed, reused))
+        if parts is None:  # not rank 0: rank 0 writes the merged output
+            print(f"t2v score: rank {shard.rank} of {shard.world}: computed {computed}, reused {reused} from the "
+                  "store", file=sys.stderr)
+            return 0
+        results = [r for part, _, _ in parts for r in part]
+        computed, reused = sum(c for _, c, _ in parts), sum(u for _, _, u in parts)
     results.sort(key=lambda r: r["row"])
     provenance = {**scorer.provenance, "call_options": call, "question_template": run.q, "answer_template": run.a}
     if args.out:
         _write(results, Path(args.out))
         Path(str(args.out) + ".provenance.json").write_text(json.dumps(provenance, indent=2, default=str))
         print(f"wrote {len(results)} rows to {args.out} (provenance: {args.out}.provenance.json); "
-              f"computed {run.computed}, reused {run.reused} from the store", file=sys.stderr)
+              f"computed {computed}, reused {reused} from the store"
+              + (f" ({shard.world} processes)" if shard else ""), file=sys.stderr)
     else:
         _table(("score", "media", "text"), [("FAILED" if r["score"] is None else
                                              f"{r['score']:.6f}" + ("*" if r["note"] else ""), r["media"], r["text"])

@@ -51,6 +51,8 @@ class Score:
     """
 
     kind: str | None = None
+    #: set while a rank of a launched run scores its own share (so that batch_forward does not shard again)
+    _sharded: bool = False
 
     def __init__(self, model: str, device: Any = None, dtype: Any = None, **kwargs: Any) -> None:
         spec = registry.get_spec(model)
@@ -166,6 +168,13 @@ class Score:
         """
         if on_error not in ("raise", "nan"):
             raise ValueError(f"on_error must be 'raise' or 'nan', got {on_error!r}")
+        from . import distributed
+
+        shard = None if self._sharded else distributed.current()
+        if shard is not None:  # under torchrun / accelerate launch: this rank scores its share (see distributed)
+            return distributed.sharded_batch_forward(
+                self, shard, dataset, batch_size, store, on_error, question_template=question_template,  # type: ignore[arg-type]
+                answer_template=answer_template, progress=progress, **kwargs)
         samples = self._validate_dataset(dataset)
         options = self.model.resolve_options(**kwargs)
         own_store = isinstance(store, (str, Path))

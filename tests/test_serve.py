@@ -205,3 +205,10 @@ async def _with_stop(service, coro):
         return await coro
     finally:
         await service.stop()
+
+
+def test_benchmark_script_runs_and_agrees():
+    from t2v_core.testing import run_benchmark_script
+
+    out = run_benchmark_script("bench_scale.py", "--pairs", "60", "--requests", "16")
+    assert "outputs identical: True" in out and "largest score difference 0.0e+00" in out

@@ -73,6 +73,11 @@ def _parser() -> argparse.ArgumentParser:
     sv.add_argument("--no-urls", action="store_true", help="refuse media given as URLs")
     sv.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="scorer option")
 
+    ev = sub.add_parser("envs", help="worker environments of families whose pins clash with this one")
+    ev.add_argument("action", nargs="?", choices=("list", "create", "remove"), default="list")
+    ev.add_argument("target", nargs="?", help="create: a model name; remove: an environment key (or 'all')")
+    ev.add_argument("--json", action="store_true", help="print JSON")
+
     sub.add_parser("bench", help="benchmarks (needs t2v-bench): t2v bench --help", add_help=False)
     return p
 
@@ -106,7 +111,7 @@ def _main(argv: Sequence[str] | None) -> int:
         return 2
     try:
         return int({"models": _models, "plugins": _plugins, "score": _score, "download": _download,
-                    "serve": _serve}[args.command](args))
+                    "serve": _serve, "envs": _envs}[args.command](args))
     except UsageError as e:
         print(f"t2v {args.command}: error: {e}", file=sys.stderr)
         return 2
@@ -352,6 +357,41 @@ def _download(args: argparse.Namespace) -> int:
             continue
         path = snapshot_download(repo_id=repo, cache_dir=args.cache_dir)
         print(f"{repo}: {path}")
+    return 0
+
+
+def _envs(args: argparse.Namespace) -> int:
+    from . import workers
+
+    if args.action == "create":
+        from . import registry
+
+        if not args.target:
+            raise UsageError("t2v envs create MODEL: name the model whose environment to make")
+        spec = registry.get_spec(args.target)
+        if not spec.requirements:
+            print(f"model {spec.name!r} declares no requirements: it runs in this environment")
+            return 0
+        print(f"{spec.name}: {workers.ensure_env(spec.requirements, spec.python).parent.parent}")
+        return 0
+    if args.action == "remove":
+        if not args.target:
+            raise UsageError("t2v envs remove KEY (or 'all'): `t2v envs` lists the keys")
+        keys = [e["key"] for e in workers.list_envs()] if args.target == "all" else [args.target]
+        for key in keys:
+            if not workers.remove_env(key):
+                raise UsageError(f"no worker environment {key!r} under {workers.envs_root()}; `t2v envs` lists them")
+            print(f"removed {key}")
+        return 0
+    envs = workers.list_envs()
+    if args.json:
+        print(json.dumps(envs, indent=2))
+    elif not envs:
+        print(f"no worker environments under {workers.envs_root()}")
+    else:
+        _table(("key", "requirements", "python", "size", "path"),
+               [(e["key"], " ".join(e["requirements"]), e["python"], f"{e['size'] / 1e6:.0f} MB", e["path"])
+                for e in envs])
     return 0
 
 

@@ -47,6 +47,8 @@ class Score:
         model: a registered model name or alias (``t2v models`` lists them).
         device: ``"cuda"``, ``"cpu"``, ``"mps"``, ... (default: the best available).
         dtype: ``"bf16"``, ``"fp32"``, a ``torch.dtype`` (default: bf16 on GPU, fp32 on CPU).
+        isolated: run the scorer in its worker environment (:mod:`t2v_core.workers`); default: only when the
+            model's declared requirements are not met by this environment.
         **kwargs: passed to the model's scorer (``batch_size``, ``checkpoint``, ``api_key``, ...).
     """
 
@@ -54,7 +56,8 @@ class Score:
     #: set while a rank of a launched run scores its own share (so that batch_forward does not shard again)
     _sharded: bool = False
 
-    def __init__(self, model: str, device: Any = None, dtype: Any = None, **kwargs: Any) -> None:
+    def __init__(self, model: str, device: Any = None, dtype: Any = None, isolated: bool | None = None,
+                 **kwargs: Any) -> None:
         spec = registry.get_spec(model)
         if self.kind is not None and spec.kind != self.kind:
             raise ValueError(
@@ -62,7 +65,14 @@ class Score:
                 f"{ {'vqa': 'VQAScore', 'clip': 'CLIPScore', 'itm': 'ITMScore'}[spec.kind]}(model={model!r}) "
                 f"or get_score_model(model={model!r})"
             )
-        cls = spec.load_class()
+        from . import workers
+
+        if isolated or (isolated is None and spec.requirements and workers.unsatisfied(spec.requirements)):
+            from .isolated import WorkerScorer
+
+            cls: Any = WorkerScorer  # the plugin's class is imported in the worker, never here
+        else:
+            cls = spec.load_class()
         if not (isinstance(cls, type) and issubclass(cls, Scorer)):
             raise TypeError(f"plugin {spec.plugin!r} registered {spec.scorer!r} for {model!r}, which is not a t2v_core.Scorer")
         self.spec = spec
@@ -72,6 +82,12 @@ class Score:
     def provenance(self) -> dict[str, Any]:
         """How this scorer's results are made (model, weights, dtype, device, versions)."""
         return self.model.provenance
+
+    def close(self) -> None:
+        """Release what the scorer holds outside this process (a worker environment's process)."""
+        close = getattr(self.model, "close", None)
+        if callable(close):
+            close()
 
     @property
     def failures(self) -> list[PairFailure]:

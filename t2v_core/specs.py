@@ -24,6 +24,9 @@ class ScorerSpec:
         question_template / answer_template: the default templates (``None`` for kinds without templates).
         options: keyword arguments passed to the scorer class when it is built (user kwargs override).
         description: one line for ``t2v models``.
+        requirements: pip requirements the scorer needs (``"transformers==4.40.2"``); when the current
+            environment does not meet them, the scorer runs in a worker environment (:mod:`t2v_core.workers`).
+        python: the Python version the worker environment needs, if it matters (``"3.10"``; needs uv).
         plugin: the distribution that registered the spec; filled in by the registry.
     """
 
@@ -37,6 +40,8 @@ class ScorerSpec:
     answer_template: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
     description: str = ""
+    requirements: tuple[str, ...] = ()
+    python: str | None = None
     plugin: str | None = None
 
     def __post_init__(self) -> None:
@@ -68,6 +73,7 @@ class ScorerSpec:
             "answer_template": self.answer_template,
             "plugin": self.plugin,
             "description": self.description,
+            "requirements": list(self.requirements),
         }
 
 

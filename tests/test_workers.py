@@ -167,3 +167,10 @@ def test_envs_command(capsys, envs_dir):
     assert env["requirements"] == [f"tqdm=={PIN}"]
     assert main(["envs", "remove", "nope"]) == 2
     assert main(["envs", "remove", env["key"]]) == 0 and workers.list_envs() == []
+
+
+def test_benchmark_script_runs_and_agrees():
+    from t2v_core.testing import run_benchmark_script
+
+    out = run_benchmark_script("bench_workers.py", "--calls", "3", "--pairs", "16")
+    assert "largest score difference 0.0e+00" in out and "overhead" in out

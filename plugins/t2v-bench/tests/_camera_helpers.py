@@ -102,6 +102,21 @@ def write_camerabench(data: Path, videos: dict[str, list[int]] | None = None) ->
     return data
 
 
+CAPTIONS = [  # caption_data.json: video, question, reference answer
+    ("a.1.mp4", "The camera pans left slowly, steady."),
+    ("b.2.mp4", "The camera remains fixed."),
+    ("c.3.mp4", "video: describe the camera movement in this video"),  # the toy caption itself
+]
+CAPTION_QUESTION = "Describe the camera movement in this video."
+
+
+def write_captions(data: Path) -> Path:
+    """``caption_data.json`` in the reference's format."""
+    rows = [{"video": v, "question": CAPTION_QUESTION, "answer": a} for v, a in CAPTIONS]
+    (data / "caption_data.json").write_text(json.dumps(rows, indent=4), encoding="utf-8")
+    return data
+
+
 def pair_rows() -> list[tuple[str, str, str, str, str, str]]:
     """Every VQA/retrieval row as (skill, task, pos video, neg video, pos question, neg question), in the
     order the benchmark reads them (skill folders and task files sorted by name)."""

@@ -358,3 +358,71 @@ def test_population_std():
     v = [0.2, 0.5, 0.9]
     assert M.mean_std_population(v)["std"] == pytest.approx(np.sqrt(np.mean((np.array(v) - np.mean(v)) ** 2)))
     assert M.mean_std_population([0.3])["std"] == 0.0
+
+
+# ------------------------------------------------------------------------------------------------ captions
+
+
+def test_caption_metrics_by_hand():
+    from t2v_bench import caption_metrics as C
+
+    ref, cand = "The camera pans left.", "camera pans RIGHT"
+    # unigram sets {the, camera, pans, left} and {camera, pans, right}: 2 common, P = 2/3, R = 1/2
+    assert C.spice_simplified(ref, cand) == pytest.approx(2 * (2 / 3) * (1 / 2) / (2 / 3 + 1 / 2))
+    assert C.cider_simplified(ref, cand) == pytest.approx(2 / (2 * np.sqrt(3)))
+    # bigrams {(the camera), (camera pans), (pans left)} vs {(camera pans), (pans right)}: P = 1/2, R = 1/3
+    p, r = 0.8 * 2 / 3 + 0.2 * 1 / 2, 0.8 * 1 / 2 + 0.2 * 1 / 3
+    assert C.meteor_simplified(ref, cand) == pytest.approx(10 * p * r / (r + 9 * p))
+    # BLEU-2: p1 = 2/3, p2 = 1/2, brevity penalty exp(1 - 4/3)
+    assert C.bleu2(ref, cand) == pytest.approx(np.exp(1 - 4 / 3) * np.sqrt(2 / 3 * 1 / 2))
+    assert C.bleu2(ref, "zoom") == 0.0 and C.spice_simplified(ref, "") == 0.0
+
+
+def test_bleu2_and_rouge_against_their_packages():
+    bleu = pytest.importorskip("nltk.translate.bleu_score")
+    from t2v_bench import caption_metrics as C
+
+    pairs = [("The camera pans left slowly, maintaining a steady motion.", "the camera slowly pans to the left"),
+             ("The camera remains fixed.", "fixed"), ("a b c d e", "a b c d e"), ("tilt up then down", "down up")]
+    for ref, cand in pairs:
+        want = bleu.sentence_bleu([C.tokens(ref)], C.tokens(cand), weights=(0.5, 0.5),
+                                  smoothing_function=bleu.SmoothingFunction().method1)
+        assert C.bleu2(ref, cand) == pytest.approx(want, abs=1e-12)
+    pytest.importorskip("rouge_score")
+    # LCS of the stemmed tokens (the camera pan left) / (camera pan right) is 2: P = 2/3, R = 1/2
+    assert C.rouge_l("The camera pans left.", "camera pans right") == pytest.approx(4 / 7)
+
+
+def test_caption_end_to_end(cam, tmp_path):
+    from _camera_helpers import CAPTIONS, write_captions
+    from t2v_bench import caption_metrics as C
+
+    write_captions(cam)
+    (cam / "videos" / "b.2.mp4").write_bytes(b"broken" * 20)
+    results = tmp_path / "r"
+    with pytest.warns(UserWarning, match=r"1 sample\(s\) could not be generated"):
+        rec = run_benchmark("camerabench-caption", "example-brightness", root=cam, results_dir=results)
+    # example-brightness "generates" "video: <prompt>" for a video
+    caption = "video: Describe the camera movement in this video."
+    items = rec["items"]
+    assert [it["caption"] for it in items] == [caption, None, caption]
+    assert "b.2.mp4" in items[1]["error"] and rec["metrics"]["failed_rows"] == 1 and rec["metrics"]["n"] == 2
+    refs = [CAPTIONS[0][1], CAPTIONS[2][1]]
+    # the third reference is the caption itself (up to case and punctuation): every metric is 1 there
+    assert items[2]["spice_simplified"] == 1.0 and items[2]["bleu2"] == pytest.approx(1.0)
+    for key, fn in (("spice_simplified", C.spice_simplified), ("cider_simplified", C.cider_simplified),
+                    ("meteor_simplified", C.meteor_simplified), ("bleu2", C.bleu2)):
+        assert rec["metrics"][key] == pytest.approx(np.mean([fn(r, caption) for r in refs]))
+    # "the camera pans left slowly steady" vs "video describe the camera movement in this video": {the, camera}
+    assert items[0]["spice_simplified"] == pytest.approx(2 * (2 / 7) * (2 / 6) / (2 / 7 + 2 / 6))
+    if rec["metrics"].get("coco_bleu1") is not None:  # pycocoevalcap installed
+        assert 0 < rec["metrics"]["coco_bleu1"] <= 1 and rec["metrics"]["coco_cider"] > 0
+    # captions are kept: a rerun generates only the failed one (still failing) and gives the same metrics
+    cache = results / "camerabench-caption__example-brightness.generated.jsonl"
+    assert len(cache.read_text().splitlines()) == 2
+    with pytest.warns(UserWarning):
+        again = run_benchmark("camerabench-caption", "example-brightness", root=cam, results_dir=results)
+    assert again["metrics"] == rec["metrics"] and len(cache.read_text().splitlines()) == 2
+    with pytest.raises(Exception, match="takes no --question"):
+        run_benchmark("camerabench-caption", "example-brightness", root=cam, results_dir=None,
+                      question_template="{}")

@@ -382,6 +382,90 @@ class CameraBenchRetrieval(CameraBenchPairs):
     mode = "retrieval"
 
 
+# ============================================================================================ captions
+
+
+class CameraBenchCaption(_CameraBench):
+    """CameraBench captioning: the model describes each video's camera motion; its caption is compared with
+    the reference caption. Needs a model that generates text (``generate``), not a score."""
+
+    name = "camerabench-caption"
+    marker = "caption_data.json"
+    task = "generate"
+    scorer_kinds = None
+    question_template = None
+
+    def option_defaults(self) -> dict[str, Any]:
+        return {**super().option_defaults(), "limit": None}
+
+    def __init__(self, root: Any = None, download: bool = False, **options: Any) -> None:
+        super().__init__(root, download, **options)
+        data = self.read_json("caption_data.json")
+        if not isinstance(data, list):
+            raise BenchmarkDataError(f"{self.dir / 'caption_data.json'}: expected a list of "
+                                     "{video, question, answer} objects")
+        for n, row in enumerate(data):
+            check_record(row, ["video", "question", "answer"], f"caption_data.json item {n}")
+        limit = self.options["limit"]
+        self.rows = [{"video": str(r["video"]), "question": str(r["question"]), "reference": str(r["answer"])}
+                     for r in (data[:int(limit)] if limit is not None else data)]
+
+    def samples(self) -> list[Sample]:
+        self.missing_videos = self.check_videos([r["video"] for r in self.rows])
+        self.sample_of = {}
+        out = []
+        for n, r in enumerate(self.rows):
+            if r["video"] in self.missing_videos:
+                continue
+            self.sample_of[(r["video"], str(n))] = (len(out), 0)
+            out.append(Sample([str(self.video_path(r["video"]))], [r["question"]], {"row": n}))
+        return out
+
+    def evaluate(self, captions: Sequence[str | None]) -> BenchResult:  # type: ignore[override]
+        from . import caption_metrics as C
+
+        result = BenchResult()
+        per_metric: dict[str, list[float]] = {k: [] for k in C.SIMPLIFIED}
+        refs, cands = [], []
+        for n, r in enumerate(self.rows):
+            where = self.sample_of.get((r["video"], str(n)))
+            caption = captions[where[0]] if where is not None else None
+            item: dict[str, Any] = {**r, "caption": caption, "error": None}
+            if where is None:
+                item["error"] = f"video file not found: {self.video_path(r['video'])}"
+            elif caption is None:
+                item["error"] = "; ".join(str(f["error"]) for f in self.pair_failures
+                                          if f["sample"] == where[0]) or "not generated"
+            elif not caption.strip() or not r["reference"].strip():
+                item["error"] = "empty caption: left out, as the reference does"
+            if item["error"] is None:
+                for k, fn in C.SIMPLIFIED.items():
+                    v = fn(r["reference"], caption)
+                    item[k] = v
+                    if v is not None:
+                        per_metric[k].append(v)
+                refs.append(r["reference"])
+                cands.append(caption)
+            result.items.append(item)
+        for k, vals in per_metric.items():
+            result.metrics[k] = float(np.mean(vals)) if vals else None
+        coco = C.coco_metrics(refs, cands)
+        if coco:
+            result.metrics.update(coco)
+        result.metrics["n"] = len(refs)
+        result.metrics["failed_rows"] = len(self.rows) - len(refs)
+        simplified_note = ("spice/cider/meteor _simplified: the reference's own stand-ins, not the COCO metrics "
+                           "of those names; rouge_l needs rouge-score")
+        result.tables.append({"title": f"{self.name}: caption metrics, mean over {len(refs)} caption(s) "
+                                       f"({simplified_note})",
+                              "columns": ["metric", "value"],
+                              "rows": [[k, fmt(v)] for k, v in result.metrics.items()]})
+        keys = [k for k in (*C.SIMPLIFIED, *(coco or {})) if result.metrics.get(k) is not None]
+        result.charts.append({"title": f"{self.name}: caption metrics", "labels": keys,
+                              "values": {"value": [result.metrics[k] for k in keys]}})
+        return result
+
+
 def _loader(cls: type) -> Any:
     def load(root: Any = None, **options: Any) -> Any:
         return cls(root=root, **options)
@@ -394,3 +478,4 @@ def _loader(cls: type) -> Any:
 load_camerabench_binary = _loader(CameraBenchBinary)
 load_camerabench_vqa = _loader(CameraBenchPairs)
 load_camerabench_retrieval = _loader(CameraBenchRetrieval)
+load_camerabench_caption = _loader(CameraBenchCaption)

@@ -36,6 +36,8 @@ BUILTIN = (
                   description="CameraBench VQA: binary and question accuracy of 2x2 video/question items"),
     BenchmarkSpec(name="camerabench-retrieval", loader=f"{_C}:load_camerabench_retrieval", media=("video",),
                   description="CameraBench retrieval: Winoground-style text / image / group per skill"),
+    BenchmarkSpec(name="camerabench-caption", loader=f"{_C}:load_camerabench_caption", media=("video",),
+                  description="CameraBench captions: the reference's (simplified) caption metrics, and COCO's"),
     BenchmarkSpec(name="flickr8k-cf", loader=f"{_M}:load_flickr8k_cf", aliases=("flickr8k",),
                   description="Flickr8K-CF: caption ratings, correlation and pairwise accuracy"),
 )

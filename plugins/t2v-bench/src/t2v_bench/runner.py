@@ -25,6 +25,8 @@ CHUNK = 32
 CHUNK_MEDIA = 256
 #: media of samples sharing their texts stacked into one scorer call
 MERGE_MEDIA = 64
+#: media per chunk when their decoded frames are kept across several answer passes (bounds that memory)
+CHUNK_MEDIA_KEPT = 16
 
 
 class BenchmarkRunError(T2VError, RuntimeError):
@@ -234,12 +236,13 @@ def score_samples(scorer: Any, samples: Sequence[Sample], *, store: Any = None, 
                 store_result(ai, k, arr[r, start:start + rows], cols)
 
     by_shape: dict[tuple[int, int], list[_Job]] = {}
-    for job in _jobs([samples[k] for k in todo], merge_media):
+    cap = CHUNK_MEDIA_KEPT if multi else CHUNK_MEDIA
+    for job in _jobs([samples[k] for k in todo], min(merge_media, cap)):
         job.parts = [(todo[k], start, rows) for k, start, rows in job.parts]
         by_shape.setdefault((job.n_media, len(job.texts)), []).append(job)
     chunks = []
     for (n_media, _), group in by_shape.items():
-        size = max(1, min(chunk, CHUNK_MEDIA // max(n_media, 1)))
+        size = max(1, min(chunk, cap // max(n_media, 1)))
         chunks += [group[i:i + size] for i in range(0, len(group), size)]
     for jobs in progress_bar(chunks, enabled=progress, desc="benchmark", unit="chunk", total=len(chunks)):
         for ai in range(len(answer_list)):

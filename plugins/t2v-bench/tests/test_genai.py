@@ -208,3 +208,41 @@ def test_noted_scores_are_listed_in_the_result(genai_root, genai_outputs, tmp_pa
         assert all(m == 0 and t == 0 and kind == "approximate" for _, m, t, kind in noted)
         want = brightness_score(genai_outputs / "gen-a" / "00001.jpeg", "three cats and no dogs (approx)")
         assert record["skills"]["gen-a"]["counting"]["mean"] == pytest.approx(want, abs=1e-6)
+
+
+def test_genai_bench_per_skill_agreement_with_human_ratings(tmp_path):
+    """The reference's evaluate_scores_per_skill: per skill, Pearson, Kendall tau-b and the tie-calibrated
+    pairwise accuracy between score and human rating over every rated image of the skill's prompts."""
+    from scipy.stats import kendalltau
+
+    d = tmp_path / "GenAI-Image-527"
+    ratings = {"DALLE_3": [[5, 5, 4], [2, 1, 1], [3, 3, 3]], "SDXL_Base": [[1, 2, 2], [4, 4, 5], [3, 2, 2]],
+               "Midjourney_6": [[4, 4, 4], [1, 1, 2], [5, 4, 5]]}
+    levels = {"DALLE_3": [230, 20, 140], "SDXL_Base": [60, 200, 100], "Midjourney_6": [180, 90, 250]}
+    write_json(d / "genai_image.json", {k: {"id": k, "prompt": p, "models": {m: ratings[m][i] for m in ratings}}
+                                        for i, (k, p) in enumerate(GENAI_PROMPTS.items())})
+    skills = {"attribute": [0, 2], "counting": [1, 2], "negation": [1], "basic": [0, 2], "advanced": [1, 2]}
+    write_json(d / "genai_skills.json", skills)
+    for m, vals in levels.items():
+        for k, v in zip(GENAI_PROMPTS, vals):
+            solid(d / m / f"{k}.jpeg", (v, v, v))
+    results = tmp_path / "res"
+    rec = run_benchmark("genai-bench-image", "example-brightness", root=tmp_path, options={"prompts": 527},
+                        results_dir=results)
+    keys = list(GENAI_PROMPTS)
+    gens = list(rec["gen_models"])
+    ours = {(m, k): brightness_score(d / m / f"{k}.jpeg", GENAI_PROMPTS[k]) for m in gens for k in keys}
+    human = {(m, k): float(np.mean(ratings[m][i])) for m in gens for i, k in enumerate(keys)}
+    for skill, ids in skills.items():
+        items = [(m, f"{i:05d}") for m in gens for i in ids]
+        h, s = [human[x] for x in items], [ours[x] for x in items]
+        assert rec["metrics"][f"human/{skill}/n"] == len(items)
+        assert rec["metrics"][f"human/{skill}/pearson"] == pytest.approx(np.corrcoef(h, s)[0, 1], abs=1e-6)
+        assert rec["metrics"][f"human/{skill}/kendall_tau_b"] == pytest.approx(kendalltau(h, s).statistic, abs=1e-6)
+        assert rec["metrics"][f"human/{skill}/pairwise_acc"] == pytest.approx(brute_acc23(h, s), abs=1e-9)
+    table = next(t for t in rec["tables"] if "agreement with human ratings per skill" in t["title"])
+    assert [r[0] for r in table["rows"]] == list(skills)
+    from t2v_bench.report import write_report
+
+    html = write_report(results)["html"].read_text()
+    assert "genai-bench-image: agreement with human ratings per skill" in html

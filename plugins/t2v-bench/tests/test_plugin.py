@@ -14,7 +14,8 @@ from _bench_helpers import GENAI_PROMPTS, solid
 from t2v_bench.cli import main
 
 BUILTIN = {"genai-bench-image", "genai-bench-video", "genai-rank", "winoground", "eqben-mini",
-           "naturalbench-retrieval", "tifa160", "pickapic-v1", "seetrue", "stanfordt23d", "t2vscore", "flickr8k-cf"}
+           "naturalbench-retrieval", "tifa160", "pickapic-v1", "seetrue", "stanfordt23d", "t2vscore", "flickr8k-cf",
+           "camerabench-binary", "camerabench-vqa", "camerabench-retrieval", "camerabench-caption"}
 
 
 def test_entry_point_registers_every_benchmark():

@@ -56,12 +56,15 @@ class BenchResult:
         skills: ``subject -> skill -> {"mean", "std", "n"}`` (GenAI-Bench per-skill scores; a subject is a
             generator such as ``"DALLE_3"``); drawn as bar charts in the HTML report.
         items: one dict per scored item (ids, texts, scores, human ratings) for the CSV file.
+        charts: bar charts for the HTML report: ``{"title", "labels": [...], "values": {series: [...]}}``
+            (one bar per series and label; the report puts every scorer of the benchmark side by side).
     """
 
     metrics: dict[str, Any] = field(default_factory=dict)
     tables: list[dict[str, Any]] = field(default_factory=list)
     skills: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     items: list[dict[str, Any]] = field(default_factory=list)
+    charts: list[dict[str, Any]] = field(default_factory=list)
 
 
 class Benchmark:
@@ -76,10 +79,22 @@ class Benchmark:
     #: Hugging Face dataset repo and file patterns for ``download=True`` (optional)
     hf_repo: str | None = None
     hf_patterns: tuple[str, ...] = ()
+    #: the benchmark's own VQAScore question template (``None``: the model's default); ``--question`` wins
+    question_template: str | None = None
+    #: answer templates every pair is scored with (``None``: the model's default); with several, ``scores[k]``
+    #: given to :meth:`evaluate` is ``A x M x N`` (one ``M x N`` slice per answer, in this order)
+    answer_templates: tuple[str, ...] | None = None
+    #: scorer kinds the benchmark makes sense for (``None``: any)
+    scorer_kinds: tuple[str, ...] | None = None
+    #: ``True``: failed pairs do not stop the run; they reach :meth:`evaluate` as NaN, and
+    #: :attr:`pair_failures` (set by the runner before ``evaluate``) says why, per pair
+    allow_failures: bool = False
+    pair_failures: list[dict[str, Any]]
 
     def __init__(self, root: str | os.PathLike[str] | None = None, download: bool = False, **options: Any) -> None:
         self.root = Path(root).expanduser() if root is not None else Path(".")
         self.download = download
+        self.pair_failures = []
         unknown = sorted(set(options) - set(self.option_defaults()))
         if unknown:
             allowed = ", ".join(sorted(self.option_defaults())) or "none"

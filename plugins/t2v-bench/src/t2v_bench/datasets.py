@@ -272,7 +272,7 @@ class GenAIBenchImage(Benchmark):
         result = BenchResult()
         human_all: list[float] = []
         ours_all: list[float] = []
-        groups: list[str] = []
+        groups: list[str] = []  # the prompt id of each human-rated item
         human_skills: dict[str, dict[str, dict[str, Any]]] = {}
         for g_i, gen in enumerate(gens):
             block = ours[g_i * n:(g_i + 1) * n]
@@ -300,12 +300,44 @@ class GenAIBenchImage(Benchmark):
             result.metrics.update({f"human/{k}": v for k, v in corr.items()})
             result.tables.append(correlation_table(f"{self.name}: agreement with human ratings (1-5 Likert)",
                                                    {"all": corr}))
+            per_skill = self._skill_agreement(human_all, ours_all, groups)
+            for skill, row in per_skill.items():
+                result.metrics.update({f"human/{skill}/{k}": v for k, v in row.items()})
+            cols = ["pearson", "kendall_tau_b", "pairwise_acc", "n"]
+            result.tables.append({
+                "title": f"{self.name}: agreement with human ratings per skill (the reference's "
+                         "evaluate_scores_per_skill; every rated image of the skill's prompts)",
+                "columns": ["skill", *cols],
+                "rows": [[skill, *[fmt(row.get(c)) for c in cols]] for skill, row in per_skill.items()]})
+            result.charts.append({"title": f"{self.name}: agreement with human ratings per skill",
+                                  "labels": list(per_skill),
+                                  "values": {c: [row[c] for row in per_skill.values()] for c in cols[:3]}})
             result.tables.append({
                 "title": f"{self.name}: human ratings per skill (mean)",
                 "columns": ["gen_model", *GENAI_TABLES["overall"]],
                 "rows": [[gen, *[fmt(human_skills[gen].get(c, {}).get("mean")) for c in GENAI_TABLES["overall"]]]
                          for gen in human_skills]})
         return result
+
+
+    def _skill_agreement(self, human: Sequence[float], ours: Sequence[float], prompt_ids: Sequence[str]
+                         ) -> dict[str, dict[str, Any]]:
+        """Per skill of genai_skills.json (in its order, ``basic``/``advanced`` included), the agreement of the
+        score with the human rating over every rated (generator, prompt) item of the skill's prompts: Pearson,
+        Kendall tau-b and the tie-calibrated pairwise accuracy, as the reference's ``evaluate_scores_per_skill``
+        (fractions, not its x100 Pearson). A skill with fewer than two items gets ``None``."""
+        h = np.asarray(human, dtype=np.float64)
+        m = np.asarray(ours, dtype=np.float64)
+        out: dict[str, dict[str, Any]] = {}
+        for skill, ids in self.skills.items():
+            wanted = {f"{int(i):05d}" for i in ids}
+            idx = [n for n, k in enumerate(prompt_ids) if k in wanted]
+            row: dict[str, Any] = {"pearson": None, "kendall_tau_b": None, "pairwise_acc": None, "n": len(idx)}
+            if len(idx) >= 2:
+                row.update(pearson=M.pearson(h[idx], m[idx]), kendall_tau_b=M.kendall_tau(h[idx], m[idx], "b"),
+                           pairwise_acc=M.pairwise_accuracy(h[idx], m[idx]).accuracy)
+            out[skill] = row
+        return out
 
 
 class GenAIBenchVideo(GenAIBenchImage):

@@ -357,3 +357,67 @@ def correlations(gold: ArrayLike, metric: ArrayLike, *, groups: ArrayLike | None
         "pairwise_acc_threshold": pa.threshold,
         "pairwise_acc_no_ties": pairwise_accuracy_without_ties(gold, metric, groups=groups, sample_rate=sample_rate),
     }
+
+
+# ------------------------------------------------------------------------------------------- ranking / CameraBench
+
+
+def _binary_labels(labels: ArrayLike, scores: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    y, s = _pair(labels, scores, min_len=1)
+    if not np.isin(y, (0.0, 1.0)).all():
+        bad = int(np.flatnonzero(~np.isin(y, (0.0, 1.0)))[0])
+        raise ValueError(f"labels must be 0 or 1, got {y[bad]} at index {bad}")
+    return y, s
+
+
+def average_precision(labels: ArrayLike, scores: ArrayLike) -> float:
+    """Average precision of ``scores`` for binary ``labels``, as ``sklearn.metrics.average_precision_score``.
+
+    AP = sum over the distinct score thresholds, from the highest down, of (R_k - R_{k-1}) * P_k, where P_k
+    and R_k are the precision and recall of predicting positive every item scoring >= the k-th threshold
+    (tied scores enter together; no interpolation). ``nan`` without positives; 1.0 without negatives.
+    """
+    y, s = _binary_labels(labels, scores)
+    n_pos = float(y.sum())
+    if n_pos == 0:
+        return float("nan")
+    order = np.argsort(-s, kind="mergesort")
+    s_sorted, y_sorted = s[order], y[order]
+    last = np.r_[np.flatnonzero(np.diff(s_sorted)), s_sorted.size - 1]  # last item of each run of ties
+    tp = np.cumsum(y_sorted)[last]
+    predicted = last + 1.0
+    precision = tp / predicted
+    recall = tp / n_pos
+    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+
+
+def vqa_accuracy(yes: ArrayLike, no: ArrayLike) -> dict[str, float | int]:
+    """CameraBench's VQA accuracies of items made of 2 videos x 2 yes/no questions.
+
+    ``yes[k, i, j]`` / ``no[k, i, j]`` are the scores of the answers "Yes" / "No" for video i of item k asked
+    question j (0 = positive, 1 = negative; video i is the right one for question i). A cell is right when
+    the right answer scores strictly higher: "Yes" on the diagonal (i == j), "No" off it.
+    ``binary_acc`` is the fraction of right cells (4 per item); ``question_acc`` the fraction of questions
+    (2 per item) whose two cells are both right.
+    """
+    y = np.asarray(yes, dtype=np.float64)
+    n = np.asarray(no, dtype=np.float64)
+    if y.ndim != 3 or y.shape[1:] != (2, 2) or n.shape != y.shape:
+        raise ValueError(f"expected yes and no scores of the same shape (items, 2, 2), got {y.shape} and {n.shape}")
+    if y.shape[0] == 0:
+        raise ValueError("no items to evaluate")
+    for name, arr in (("yes", y), ("no", n)):
+        if not np.isfinite(arr).all():
+            k = int(np.flatnonzero(~np.isfinite(arr).reshape(len(arr), -1).all(axis=1))[0])
+            raise ValueError(f"{name} scores contain NaN or infinite values, first in item {k}")
+    diagonal = np.eye(2, dtype=bool)[None, :, :]
+    right = np.where(diagonal, y > n, n > y)
+    question = right.all(axis=1)  # per question j: both videos' cells right
+    return {"binary_acc": float(right.mean()), "question_acc": float(question.mean()), "n": int(y.shape[0])}
+
+
+def mean_std_population(values: ArrayLike) -> dict[str, float | int]:
+    """Mean and population standard deviation (``ddof=0``, as ``np.std``; 0.0 for one value), the spread
+    the CameraBench scripts report over splits."""
+    v = as_vector(values, min_len=1)
+    return {"mean": float(v.mean()), "std": float(v.std()), "n": int(v.size)}

@@ -3,6 +3,7 @@
 from t2v_core import BenchmarkSpec, hookimpl
 
 _M = "t2v_bench.datasets"
+_C = "t2v_bench.camerabench"
 
 BUILTIN = (
     BenchmarkSpec(name="genai-bench-image", loader=f"{_M}:load_genai_bench_image", aliases=("genai-bench",),
@@ -29,6 +30,14 @@ BUILTIN = (
                   description="StanfordT23D: text-to-3D view grids vs human ratings"),
     BenchmarkSpec(name="t2vscore", loader=f"{_M}:load_t2vscore", media=("video", "image"),
                   description="T2VScore (EvalCrafter videos): agreement with human alignment ratings"),
+    BenchmarkSpec(name="camerabench-binary", loader=f"{_C}:load_camerabench_binary", media=("video",),
+                  description="CameraBench binary: AP and ROC-AUC of 15 camera-motion yes/no splits"),
+    BenchmarkSpec(name="camerabench-vqa", loader=f"{_C}:load_camerabench_vqa", media=("video",),
+                  description="CameraBench VQA: binary and question accuracy of 2x2 video/question items"),
+    BenchmarkSpec(name="camerabench-retrieval", loader=f"{_C}:load_camerabench_retrieval", media=("video",),
+                  description="CameraBench retrieval: Winoground-style text / image / group per skill"),
+    BenchmarkSpec(name="camerabench-caption", loader=f"{_C}:load_camerabench_caption", media=("video",),
+                  description="CameraBench captions: the reference's (simplified) caption metrics, and COCO's"),
     BenchmarkSpec(name="flickr8k-cf", loader=f"{_M}:load_flickr8k_cf", aliases=("flickr8k",),
                   description="Flickr8K-CF: caption ratings, correlation and pairwise accuracy"),
 )

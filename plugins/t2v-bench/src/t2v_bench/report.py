@@ -57,6 +57,12 @@ def format_record(record: dict[str, Any]) -> str:
     tables = record.get("tables") or [{"title": "metrics", "columns": ["metric", "value"],
                                        "rows": [[k, _num(v)] for k, v in record.get("metrics", {}).items()]}]
     parts = [head, *(format_table(t) for t in tables)]
+    failures = record.get("failures") or []
+    if failures:
+        rows = len({f["sample"] for f in failures})
+        parts.append(f"failed: {len(failures)} pair(s) could not be scored ({rows} sample(s)); their rows are left "
+                     "out of the metrics and carry the error in the result's items; rerun the same command to "
+                     "retry only them")
     notes = record.get("notes") or []
     if notes:
         kinds = Counter(n["kind"] for n in notes)
@@ -88,12 +94,28 @@ def skill_matrix(records: list[dict[str, Any]], benchmark: str) -> tuple[list[st
     return order, subjects
 
 
+def chart_matrix(records: list[dict[str, Any]]) -> dict[str, tuple[list[str], dict[str, dict[str, Any]]]]:
+    """The results' own charts (``record["charts"]``) merged by title: one bar per (scorer, series) and label,
+    so that every scorer of a benchmark is drawn side by side."""
+    merged: dict[str, tuple[list[str], dict[str, dict[str, Any]]]] = {}
+    for r in records:
+        for chart in r.get("charts") or []:
+            labels, subjects = merged.setdefault(chart["title"], ([], {}))
+            labels += [lab for lab in chart["labels"] if lab not in labels]
+            series = chart.get("values") or {}
+            for name, values in series.items():
+                subject = r["model"] if len(series) == 1 else f"{r['model']} / {name}"
+                subjects[subject] = {lab: {"mean": v} for lab, v in zip(chart["labels"], values) if v is not None}
+    return merged
+
+
 # ------------------------------------------------------------------------------------------------ charts
 
 
-def bar_chart_svg(skills: list[str], subjects: dict[str, dict[str, Any]], title: str) -> str:
+def bar_chart_svg(skills: list[str], subjects: dict[str, dict[str, Any]], title: str,
+                  ylabel: str = "mean score") -> str:
     """Grouped bar chart (skills on x, one bar per subject) as inline SVG: matplotlib when installed, else a
-    plain SVG drawn here."""
+    plain SVG drawn here. Error bars show each entry's ``std`` when it has one."""
     try:
         import matplotlib
 
@@ -112,7 +134,7 @@ def bar_chart_svg(skills: list[str], subjects: dict[str, dict[str, Any]], title:
                yerr=[e if e is not None else 0.0 for e in errs], capsize=2, label=name)
     ax.set_xticks(range(len(skills)))
     ax.set_xticklabels(skills, rotation=30, ha="right", fontsize=8)
-    ax.set_ylabel("mean score")
+    ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
@@ -135,7 +157,7 @@ def _plain_svg(skills: list[str], subjects: dict[str, dict[str, Any]], title: st
         x0 = left + k * w_group
         for i, name in enumerate(names):
             v = subjects[name].get(skill, {}).get("mean") or 0.0
-            bh = h * v / vmax
+            bh = h * max(v, 0.0) / vmax
             parts.append(f'<rect x="{x0 + i * 16}" y="{top + h - bh:.1f}" width="14" height="{bh:.1f}" '
                          f'fill="{colors[i % len(colors)]}"><title>{html.escape(name)} {html.escape(skill)}: '
                          f'{v:.4f}</title></rect>')
@@ -176,6 +198,8 @@ def html_report(records: list[dict[str, Any]]) -> str:
         skills, subjects = skill_matrix(records, bench)
         if subjects:
             out.append(bar_chart_svg(skills, subjects, f"{bench}: mean score per skill"))
+        for title, (labels, chart_subjects) in chart_matrix(recs).items():
+            out.append(bar_chart_svg(labels, chart_subjects, title, ylabel=""))
         for r in recs:
             out.append(f"<h3>{html.escape(r['model'])}</h3>")
             out += [_html_table(t) for t in r.get("tables", [])]

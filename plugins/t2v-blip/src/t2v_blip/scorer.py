@@ -397,7 +397,10 @@ class _Blip2Base(_BlipBase):
             tokenizer_repo = self.options.get("tokenizer") or (self.spec.weights[1] if len(self.spec.weights) > 1
                                                                else "bert-base-uncased")
             model, tokenizer, self.weights_revision = load_lavis_vitl(weights, tokenizer_repo, cache_dir=cache_dir)
+            # as from_pretrained does for the conversions (_keep_in_fp32_modules): Q-Former and queries in fp32
             model = model.to(self.dtype)
+            model.qformer.float()
+            model.query_tokens.data = model.query_tokens.data.float()
         else:
             from transformers import AutoTokenizer, Blip2ForImageTextRetrieval
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import torch
@@ -35,3 +36,11 @@ def snapshot(cache: Path, repo: str) -> Path:
     repo_dir = cache / f"models--{repo.replace('/', '--')}"
     commit = (repo_dir / "refs" / "main").read_text().strip()
     return repo_dir / "snapshots" / commit
+
+
+def copy_hub(dest: Path) -> Path:
+    """A writable copy of the fixture's HF cache at ``dest``."""
+    shutil.copytree(FIXTURES / "hub", dest)
+    for p in dest.rglob("*"):
+        p.chmod(0o755 if p.is_dir() else 0o644)
+    return dest

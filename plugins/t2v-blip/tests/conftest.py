@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 import torch
-from _blip_helpers import FIXTURES
+from _blip_helpers import copy_hub
 
 from t2v_core.testing import offline_hf_cache
 
 # tiny models on a shared machine: one thread avoids thread-pool contention
 torch.set_num_threads(1)
-
-
-def copy_hub(dest: Path) -> Path:
-    """A writable copy of the fixture's HF cache at ``dest``."""
-    shutil.copytree(FIXTURES / "hub", dest)
-    for p in dest.rglob("*"):
-        p.chmod(0o755 if p.is_dir() else 0o644)
-    return dest
 
 
 @pytest.fixture(scope="session")

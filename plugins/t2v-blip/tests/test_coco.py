@@ -45,9 +45,13 @@ def _plain(model, images, texts, itm: bool) -> torch.Tensor:
     """Blip2ForImageTextRetrieval's own forward, pixels from transformers' PIL Blip image processor at 364."""
     from transformers import AutoTokenizer, BlipImageProcessorPil
 
-    proc = BlipImageProcessorPil(size={"height": 364, "width": 364}, resample=3, do_convert_rgb=False,
-                                 image_mean=[0.48145466, 0.4578275, 0.40821073],
-                                 image_std=[0.26862954, 0.26130258, 0.27577711])
+    proc = BlipImageProcessorPil(
+        size={"height": 364, "width": 364},
+        resample=3,
+        do_convert_rgb=False,
+        image_mean=[0.48145466, 0.4578275, 0.40821073],
+        image_std=[0.26862954, 0.26130258, 0.27577711],
+    )
     pixels = proc(images=images, return_tensors="pt")["pixel_values"]
     assert pixels.shape[-2:] == (364, 364)
     tok = AutoTokenizer.from_pretrained(COCO_REPO)
@@ -59,12 +63,17 @@ def _plain(model, images, texts, itm: bool) -> torch.Tensor:
     model.vision_model.post_layernorm.eps = 1e-5  # LAVIS's ln_vision
     with torch.no_grad():
         if not itm:
-            return model(pixel_values=pixels, input_ids=ids, attention_mask=mask,
-                         use_image_text_matching_head=False).logits_per_image
+            return model(
+                pixel_values=pixels, input_ids=ids, attention_mask=mask, use_image_text_matching_head=False
+            ).logits_per_image
         out = torch.empty(len(images), len(texts))
         for i in range(len(images)):
-            logits = model(pixel_values=pixels[i:i + 1].expand(len(texts), -1, -1, -1), input_ids=ids,
-                           attention_mask=mask, use_image_text_matching_head=True).logits_per_image
+            logits = model(
+                pixel_values=pixels[i : i + 1].expand(len(texts), -1, -1, -1),
+                input_ids=ids,
+                attention_mask=mask,
+                use_image_text_matching_head=True,
+            ).logits_per_image
             out[i] = logits.softmax(-1)[:, 1]
         return out
 

@@ -21,11 +21,18 @@ def test_generate_equals_transformers_generate(instructblip):
     want = []
     for img, p in zip(images, prompts):
         q = scorer.qformer_tokenizer([p], return_tensors="pt")
-        ids = torch.tensor([[scorer.config.image_token_index] * scorer.num_query
-                            + scorer.t5_tokenizer(p).input_ids])
-        out = scorer.model.generate(pixel_values=scorer.pixels([img]), qformer_input_ids=q.input_ids,
-                                    qformer_attention_mask=q.attention_mask, input_ids=ids, max_new_tokens=6,
-                                    do_sample=False, num_beams=1)
+        ids = torch.tensor(
+            [[scorer.config.image_token_index] * scorer.num_query + scorer.t5_tokenizer(p).input_ids]
+        )
+        out = scorer.model.generate(
+            pixel_values=scorer.pixels([img]),
+            qformer_input_ids=q.input_ids,
+            qformer_attention_mask=q.attention_mask,
+            input_ids=ids,
+            max_new_tokens=6,
+            do_sample=False,
+            num_beams=1,
+        )
         want.append(scorer.t5_tokenizer.decode(out[0], skip_special_tokens=True).strip())
     assert got == want
 

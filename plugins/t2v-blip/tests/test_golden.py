@@ -33,8 +33,12 @@ def _blip2(case, itm, itc):
 def test_instructblip_matrix_one_call(case, instructblip):
     """default / No / VisualGPTScore and the long-text (truncated at 128 tokens) cases, M x N in one call."""
     texts = case.get("texts", VQA["texts"])
-    got = instructblip(images=_images(VQA), texts=texts, question_template=case["question_template"],
-                       answer_template=case["answer_template"])
+    got = instructblip(
+        images=_images(VQA),
+        texts=texts,
+        question_template=case["question_template"],
+        answer_template=case["answer_template"],
+    )
     want = torch.tensor(case["scores"])
     assert got.shape == want.shape
     assert rel(got, want) < RTOL, (got, want)
@@ -45,8 +49,12 @@ def test_instructblip_pairs_one_at_a_time(case, instructblip):
     texts = case.get("texts", VQA["texts"])
     for i, img in enumerate(_images(VQA)):
         for j, text in enumerate(texts):
-            got = instructblip(images=[img], texts=[text], question_template=case["question_template"],
-                               answer_template=case["answer_template"])
+            got = instructblip(
+                images=[img],
+                texts=[text],
+                question_template=case["question_template"],
+                answer_template=case["answer_template"],
+            )
             want = case["scores"][i][j]
             assert abs(float(got[0, 0]) - want) / want < RTOL, (case["template"], i, j)
 
@@ -56,8 +64,9 @@ def test_instructblip_batch_forward(instructblip):
     for case in VQA["cases"][:3]:
         kw = {"question_template": case["question_template"], "answer_template": case["answer_template"]}
         want = torch.tensor(case["scores"])
-        got = instructblip.batch_forward([{"images": [im], "texts": VQA["texts"]} for im in images], batch_size=3,
-                                         **kw)
+        got = instructblip.batch_forward(
+            [{"images": [im], "texts": VQA["texts"]} for im in images], batch_size=3, **kw
+        )
         assert got.shape == (5, 1, 4) and rel(got[:, 0], want) < RTOL
         whole = instructblip.batch_forward([{"images": images, "texts": VQA["texts"]}], **kw)
         assert rel(whole[0], want) < RTOL
@@ -127,11 +136,13 @@ def test_blip2_batch_size_and_order(model, batch_size, offline_hub):
 
 
 def test_from_paths_alpha_dropped(instructblip, itm):
-    """Image paths, the RGBA one included, load to the reference's pixels (transparency dropped, as it did)."""
+    """Image paths, the RGBA one included, load to the reference's pixels (alpha dropped, as it did)."""
     paths = [str(GOLDEN / "images" / n) for n in VQA["images"]]
     assert rel(instructblip(images=paths, texts=VQA["texts"]), torch.tensor(VQA["cases"][0]["scores"])) < RTOL
     assert rel(itm(images=paths, texts=ITM["texts"]), torch.tensor(ITM["cases"][0]["scores"])) < RTOL
     rgba = [str(GOLDEN / "images" / "rgba.png")]
     white = type(itm.model)(itm.model.spec, device="cpu", alpha="white")
-    assert not torch.allclose(white.score(white.load_media(rgba), ITM["texts"][:1], templates=None),
-                              itm(images=rgba, texts=ITM["texts"][:1]))
+    assert not torch.allclose(
+        white.score(white.load_media(rgba), ITM["texts"][:1], templates=None),
+        itm(images=rgba, texts=ITM["texts"][:1]),
+    )

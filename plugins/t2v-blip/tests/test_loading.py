@@ -5,8 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from _blip_helpers import BLIP2_REPO, INSTRUCTBLIP_REPO, snapshot
-from conftest import copy_hub
+from _blip_helpers import BLIP2_REPO, INSTRUCTBLIP_REPO, copy_hub, snapshot
 
 import t2v_core
 from t2v_core.testing import offline_hf_cache
@@ -22,11 +21,15 @@ def test_qformer_tokenizer_is_the_bert_one_from_its_subfolder(instructblip, offl
     scorer = instructblip.model
     assert scorer.qformer_tokenizer.convert_tokens_to_ids("[DEC]") == 144
     assert scorer.qformer_tokenizer.get_vocab() != scorer.t5_tokenizer.get_vocab()
-    assert scorer.qformer_tokenizer.truncation_side == "left" and scorer.t5_tokenizer.truncation_side == "left"
+    assert (
+        scorer.qformer_tokenizer.truncation_side == "left" and scorer.t5_tokenizer.truncation_side == "left"
+    )
     assert scorer.t5_output_tokenizer.truncation_side == "right"
     # BERT ids of the question: [CLS] ... [SEP], nothing of T5's '</s>'
     ids = scorer.qformer_tokenizer("a red cube").input_ids
-    assert ids[0] == scorer.qformer_tokenizer.cls_token_id and ids[-1] == scorer.qformer_tokenizer.sep_token_id
+    assert (
+        ids[0] == scorer.qformer_tokenizer.cls_token_id and ids[-1] == scorer.qformer_tokenizer.sep_token_id
+    )
 
 
 def test_missing_qformer_tokenizer_is_an_error(tmp_path, offline_hub):
@@ -40,7 +43,10 @@ def test_missing_qformer_tokenizer_is_an_error(tmp_path, offline_hub):
         else:
             for p in repo.glob(".no_exist/*/qformer_tokenizer/config.json"):
                 p.unlink()
-        with offline_hf_cache(cache), pytest.raises(RuntimeError, match="Q-Former tokenizer.*qformer_tokenizer"):
+        with (
+            offline_hf_cache(cache),
+            pytest.raises(RuntimeError, match="Q-Former tokenizer.*qformer_tokenizer"),
+        ):
             t2v_core.VQAScore(model="instructblip-flant5-xl", device="cpu")
 
 

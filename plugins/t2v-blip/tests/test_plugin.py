@@ -23,7 +23,9 @@ def test_models_are_registered_through_the_entry_point():
 
 def test_specs():
     xl = get_spec("instructblip-flant5-xl")
-    assert xl.kind == "vqa" and xl.weights == ("Salesforce/instructblip-flan-t5-xl",) and xl.plugin == "t2v-blip"
+    assert (
+        xl.kind == "vqa" and xl.weights == ("Salesforce/instructblip-flan-t5-xl",) and xl.plugin == "t2v-blip"
+    )
     assert xl.question_template == 'Question: Does this figure show "{}"? Please answer yes or no.'
     assert xl.answer_template == "yes"
     assert get_spec("instructblip-flant5-xxl").weights == ("Salesforce/instructblip-flan-t5-xxl",)
@@ -37,14 +39,26 @@ def test_specs():
 
 
 def test_cli_lists_itm_models():
-    out = subprocess.run([sys.executable, "-m", "t2v_core.cli", "models", "--kind", "itm", "--json"],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "t2v_core.cli", "models", "--kind", "itm", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     names = {m["name"] for m in json.loads(out.stdout)}
     assert set(ITM) <= names and not (set(ITC) | set(VQA)) & names
 
 
 def test_plugin_module_imports_nothing_heavy():
-    out = subprocess.run([sys.executable, "-c", "import sys, t2v_core, t2v_blip.plugin; t2v_core.list_all_vqascore_models(); "
-                          "print([m for m in ('torch', 'transformers') if m in sys.modules])"],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, t2v_core, t2v_blip.plugin; t2v_core.list_all_vqascore_models(); "
+            "print([m for m in ('torch', 'transformers') if m in sys.modules])",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert out.stdout.strip() == "[]"

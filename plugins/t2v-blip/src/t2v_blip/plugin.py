@@ -16,10 +16,14 @@ VITL_CHECKPOINT = f"{LAVIS}/blip2_pretrained_vitL.pth"
 
 # name -> (checkpoint repo, description)
 INSTRUCTBLIP: dict[str, tuple[str, str]] = {
-    "instructblip-flant5-xl": ("Salesforce/instructblip-flan-t5-xl",
-                               "InstructBLIP with Flan-T5-XL (4B): VQAScore"),
-    "instructblip-flant5-xxl": ("Salesforce/instructblip-flan-t5-xxl",
-                                "InstructBLIP with Flan-T5-XXL (12B): VQAScore"),
+    "instructblip-flant5-xl": (
+        "Salesforce/instructblip-flan-t5-xl",
+        "InstructBLIP with Flan-T5-XL (4B): VQAScore",
+    ),
+    "instructblip-flant5-xxl": (
+        "Salesforce/instructblip-flan-t5-xxl",
+        "InstructBLIP with Flan-T5-XXL (12B): VQAScore",
+    ),
 }
 # variant -> (weights, description of the checkpoint)
 BLIP2: dict[str, tuple[str, str]] = {
@@ -34,20 +38,40 @@ BERT = "bert-base-uncased"
 def specs() -> list[ScorerSpec]:
     """The eight model names of this plugin."""
     out = [
-        ScorerSpec(name=name, kind="vqa", scorer="t2v_blip.scorer:InstructBLIPScorer", media=MEDIA,
-                   weights=(repo,), question_template=QUESTION, answer_template=ANSWER, description=desc)
+        ScorerSpec(
+            name=name,
+            kind="vqa",
+            scorer="t2v_blip.scorer:InstructBLIPScorer",
+            media=MEDIA,
+            weights=(repo,),
+            question_template=QUESTION,
+            answer_template=ANSWER,
+            description=desc,
+        )
         for name, (repo, desc) in INSTRUCTBLIP.items()
     ]
     for variant, (weights, desc) in BLIP2.items():
         extra = (BERT,) if weights.startswith("https://") else ()
-        out.append(ScorerSpec(
-            name=f"blip2-itm{variant}", kind="itm", scorer="t2v_blip.scorer:Blip2ITMScorer", media=MEDIA,
-            weights=(weights, *extra),
-            description=f"ITMScore: P(match) of the image-text matching head; {desc}"))
-        out.append(ScorerSpec(
-            name=f"blip2-itc{variant}", kind="clip", scorer="t2v_blip.scorer:Blip2ITCScorer", media=MEDIA,
-            weights=(weights, *extra),
-            description=f"CLIPScore: max over the 32 queries of the cosine to the text; {desc}"))
+        out.append(
+            ScorerSpec(
+                name=f"blip2-itm{variant}",
+                kind="itm",
+                scorer="t2v_blip.scorer:Blip2ITMScorer",
+                media=MEDIA,
+                weights=(weights, *extra),
+                description=f"ITMScore: P(match) of the image-text matching head; {desc}",
+            )
+        )
+        out.append(
+            ScorerSpec(
+                name=f"blip2-itc{variant}",
+                kind="clip",
+                scorer="t2v_blip.scorer:Blip2ITCScorer",
+                media=MEDIA,
+                weights=(weights, *extra),
+                description=f"CLIPScore: max over the 32 queries of the cosine to the text; {desc}",
+            )
+        )
     return out
 
 

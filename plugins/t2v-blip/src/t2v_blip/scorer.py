@@ -62,7 +62,7 @@ def resize_short_center_crop(img: PILImage.Image, size: int) -> PILImage.Image:
 
 
 def resize_square(img: PILImage.Image, size: int) -> PILImage.Image:
-    """torchvision's ``Resize((size, size), BICUBIC)`` on a PIL image (a squash, no crop), as LAVIS's BLIP-2."""
+    """torchvision's ``Resize((size, size), BICUBIC)`` on a PIL image (a squash, no crop), as LAVIS."""
     return img if img.size == (size, size) else img.resize((size, size), PILImage.BICUBIC)
 
 
@@ -78,7 +78,7 @@ def to_normalized_tensor(images: Sequence[PILImage.Image]) -> torch.Tensor:
 def chunks(seq: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     """Consecutive slices of ``seq`` of at most ``size`` items."""
     for s in range(0, len(seq), size):
-        yield seq[s:s + size]
+        yield seq[s : s + size]
 
 
 # ---------------------------------------------------------------------- shared base
@@ -93,8 +93,10 @@ class _BlipBase(ImageOnlyMixin, Scorer):
     def _check_options(self) -> None:
         unknown = sorted(set(self.options) - set(self.options_accepted))
         if unknown:
-            raise TypeError(f"model {self.name!r} got unexpected option(s) {unknown}; it accepts: "
-                            f"{', '.join(self.options_accepted)}")
+            raise TypeError(
+                f"model {self.name!r} got unexpected option(s) {unknown}; it accepts: "
+                f"{', '.join(self.options_accepted)}"
+            )
 
     def _weights(self) -> str:
         return str(self.options.get("checkpoint") or self.spec.weights[0])
@@ -110,15 +112,19 @@ class _BlipBase(ImageOnlyMixin, Scorer):
     @torch.inference_mode()
     def encode_images(self, images: Sequence[PILImage.Image]) -> torch.Tensor:
         """``ln_vision(ViT(pixels))`` of each image (all tokens), ``(len(images), tokens, width)``."""
-        out = [self.vision_model(pixel_values=self.pixels(part)).last_hidden_state
-               for part in chunks(images, self.batch_size)]
+        out = [
+            self.vision_model(pixel_values=self.pixels(part)).last_hidden_state
+            for part in chunks(images, self.batch_size)
+        ]
         return torch.cat(out)
 
     def images_of(self, media: Sequence[Media], num_frames: int) -> list[PILImage.Image]:
-        """One PIL image per media item; a video becomes ``num_frames`` frames side by side, as the reference."""
+        """One PIL image per media item; a video: ``num_frames`` frames side by side."""
         return [self.as_image(m, num_frames=num_frames, gap=CONCAT_GAP) for m in media]
 
-    def unique_images(self, media: Sequence[Media], num_frames: int) -> tuple[list[PILImage.Image], list[int]]:
+    def unique_images(
+        self, media: Sequence[Media], num_frames: int
+    ) -> tuple[list[PILImage.Image], list[int]]:
         """The distinct media objects of aligned pairs as images, and each pair's index into them."""
         seen: dict[int, int] = {}
         images: list[PILImage.Image] = []
@@ -167,7 +173,8 @@ def check_qformer_tokenizer(tokenizer: Any, t5_tokenizer: Any, qformer_vocab: in
             f"the Q-Former tokenizer loaded from {where} is not a BERT tokenizer ({'; '.join(problems)}). "
             "transformers falls back to the main tokenizer when it cannot read the 'qformer_tokenizer' "
             "subfolder (offline, with an incomplete cache); download the full repo (huggingface-cli download "
-            "<repo>) or pass checkpoint=<a folder with qformer_tokenizer/>.")
+            "<repo>) or pass checkpoint=<a folder with qformer_tokenizer/>."
+        )
 
 
 # ---------------------------------------------------------------------- InstructBLIP
@@ -192,7 +199,7 @@ class InstructBLIPScorer(_BlipBase):
     default_batch_size: ClassVar[int] = 16
     refused_dtypes: ClassVar[dict[Any, str]] = {
         torch.float16: "T5 activations overflow float16 and the scores become NaN; use dtype='bf16' (GPU "
-                       "default, as the reference ran T5) or 'fp32'",
+        "default, as the reference ran T5) or 'fp32'",
     }
 
     def load(self) -> None:
@@ -200,7 +207,11 @@ class InstructBLIPScorer(_BlipBase):
         from transformers import AutoTokenizer, InstructBlipForConditionalGeneration
 
         self._check_options()
-        weights, revision, cache_dir = self._weights(), self.options.get("revision"), self.options.get("cache_dir")
+        weights, revision, cache_dir = (
+            self._weights(),
+            self.options.get("revision"),
+            self.options.get("cache_dir"),
+        )
         kw = {"revision": revision, "cache_dir": cache_dir}
         model = InstructBlipForConditionalGeneration.from_pretrained(weights, dtype=self.dtype, **kw)
         self.model = model.eval().to(self.device)
@@ -210,7 +221,7 @@ class InstructBLIPScorer(_BlipBase):
         self.vision_dtype = self.model.vision_model.embeddings.patch_embedding.weight.dtype
         self.image_size = int(self.config.vision_config.image_size)
         self.num_query = int(self.config.num_query_tokens)
-        # loaded by the tokenizer class the repo names (tokenizer.json); the reference's was LAVIS's T5TokenizerFast
+        # the tokenizer class the repo names (tokenizer.json); the reference used T5TokenizerFast
         t5 = AutoTokenizer.from_pretrained(weights, **kw)
         self.t5_tokenizer = copy.deepcopy(t5)
         self.t5_tokenizer.truncation_side = "left"
@@ -220,9 +231,11 @@ class InstructBLIPScorer(_BlipBase):
         try:
             qformer = AutoTokenizer.from_pretrained(weights, subfolder="qformer_tokenizer", **kw)
         except (OSError, ValueError) as e:
-            raise RuntimeError(f"model {self.name!r}: could not load the Q-Former tokenizer from {where}: {e}. "
-                               "Download the full repo (huggingface-cli download <repo>) or pass "
-                               "checkpoint=<a folder with qformer_tokenizer/>.") from e
+            raise RuntimeError(
+                f"model {self.name!r}: could not load the Q-Former tokenizer from {where}: {e}. "
+                "Download the full repo (huggingface-cli download <repo>) or pass "
+                "checkpoint=<a folder with qformer_tokenizer/>."
+            ) from e
         check_qformer_tokenizer(qformer, t5, int(self.config.qformer_config.vocab_size), where)
         qformer.truncation_side = "left"
         self.qformer_tokenizer = qformer
@@ -248,15 +261,23 @@ class InstructBLIPScorer(_BlipBase):
         followed by the question's T5 embeddings; right-padded and masked."""
         m = self.model
         dev = self.device
-        qf = self.qformer_tokenizer([j.question for j in jobs], padding="longest", truncation=True,
-                                    max_length=MAX_TXT_LEN, return_tensors="pt")
+        qf = self.qformer_tokenizer(
+            [j.question for j in jobs],
+            padding="longest",
+            truncation=True,
+            max_length=MAX_TXT_LEN,
+            return_tensors="pt",
+        )
         image_feats = feats[torch.tensor([j.image for j in jobs], device=feats.device)]
         queries = m.query_tokens.expand(len(jobs), -1, -1)
         qmask = torch.cat([torch.ones(len(jobs), self.num_query, dtype=torch.long), qf.attention_mask], dim=1)
-        q_out = m.qformer(input_ids=qf.input_ids.to(dev), attention_mask=qmask.to(dev), query_embeds=queries,
-                          encoder_hidden_states=image_feats,
-                          encoder_attention_mask=torch.ones(image_feats.shape[:2], dtype=torch.long, device=dev),
-                          ).last_hidden_state[:, :self.num_query]
+        q_out = m.qformer(
+            input_ids=qf.input_ids.to(dev),
+            attention_mask=qmask.to(dev),
+            query_embeds=queries,
+            encoder_hidden_states=image_feats,
+            encoder_attention_mask=torch.ones(image_feats.shape[:2], dtype=torch.long, device=dev),
+        ).last_hidden_state[:, : self.num_query]
         visual = m.language_projection(q_out)
         embed = m.language_model.get_input_embeddings()
         longest = self.num_query + max(len(j.t5_ids) for j in jobs)
@@ -264,34 +285,44 @@ class InstructBLIPScorer(_BlipBase):
         mask = torch.zeros(len(jobs), longest, dtype=torch.long, device=dev)
         for r, job in enumerate(jobs):
             n = self.num_query + len(job.t5_ids)
-            x[r, :self.num_query] = visual[r]
-            x[r, self.num_query:n] = embed(torch.tensor(job.t5_ids, device=dev)).to(visual.dtype)
+            x[r, : self.num_query] = visual[r]
+            x[r, self.num_query : n] = embed(torch.tensor(job.t5_ids, device=dev)).to(visual.dtype)
             mask[r, :n] = 1
         hidden = m.language_model.get_encoder()(inputs_embeds=x, attention_mask=mask).last_hidden_state
         return hidden, mask
 
     @torch.inference_mode()
-    def _answer_scores(self, hidden: torch.Tensor, mask: torch.Tensor, labels: Sequence[Sequence[int]]
-                       ) -> torch.Tensor:
+    def _answer_scores(
+        self, hidden: torch.Tensor, mask: torch.Tensor, labels: Sequence[Sequence[int]]
+    ) -> torch.Tensor:
         """exp(-mean CE) of each label sequence given its encoder states (softmax over the full vocab)."""
         from transformers.modeling_outputs import BaseModelOutput
 
         lm = self.model.language_model
         lab = torch.full((len(labels), max(len(s) for s in labels)), IGNORE_INDEX, dtype=torch.long)
         for r, seq in enumerate(labels):
-            lab[r, :len(seq)] = torch.tensor(seq)
+            lab[r, : len(seq)] = torch.tensor(seq)
         lab = lab.to(self.device)
         valid = lab.ne(IGNORE_INDEX)
-        logits = lm(encoder_outputs=BaseModelOutput(last_hidden_state=hidden), attention_mask=mask,
-                    decoder_input_ids=lm._shift_right(lab), decoder_attention_mask=valid.long(),
-                    use_cache=False).logits
+        logits = lm(
+            encoder_outputs=BaseModelOutput(last_hidden_state=hidden),
+            attention_mask=mask,
+            decoder_input_ids=lm._shift_right(lab),
+            decoder_attention_mask=valid.long(),
+            use_cache=False,
+        ).logits
         logp = torch.log_softmax(logits.float(), dim=-1)
         token_logp = logp.gather(-1, lab.clamp(min=0).unsqueeze(-1)).squeeze(-1) * valid
         return torch.exp(token_logp.sum(-1) / valid.sum(-1)).cpu()
 
     # ------------------------------------------------------------------ scheduling
-    def _score_index_pairs(self, images: Sequence[PILImage.Image], questions: Sequence[str],
-                           answers: Sequence[str], pairs: Sequence[tuple[int, int]]) -> torch.Tensor:
+    def _score_index_pairs(
+        self,
+        images: Sequence[PILImage.Image],
+        questions: Sequence[str],
+        answers: Sequence[str],
+        pairs: Sequence[tuple[int, int]],
+    ) -> torch.Tensor:
         """Scores of ``(images[i], questions[j] -> answers[j])`` for each ``(i, j)`` in ``pairs``."""
         t5_q = {q: self._t5_question(q) for q in dict.fromkeys(questions)}
         labels = {a: self._labels(a) for a in dict.fromkeys(answers)}
@@ -301,7 +332,9 @@ class InstructBLIPScorer(_BlipBase):
             by_image.setdefault(i, []).append(k)
         image_ids = list(by_image)
         blocks = list(chunks(image_ids, self.batch_size))
-        for block in progress_bar(blocks, enabled=self.progress, total=len(blocks), desc=self.name, unit="block"):
+        for block in progress_bar(
+            blocks, enabled=self.progress, total=len(blocks), desc=self.name, unit="block"
+        ):
             feats = self.encode_images([images[i] for i in block])
             jobs: dict[tuple[int, str], _Job] = {}
             for b, i in enumerate(block):
@@ -316,14 +349,21 @@ class InstructBLIPScorer(_BlipBase):
                 rows = [(r, lab, ks) for r, job in enumerate(part) for lab, ks in job.answers.items()]
                 for sub in chunks(rows, self.batch_size):
                     idx = torch.tensor([r for r, _, _ in sub], device=self.device)
-                    scores = self._answer_scores(hidden.index_select(0, idx), mask.index_select(0, idx),
-                                                 [lab for _, lab, _ in sub])
+                    scores = self._answer_scores(
+                        hidden.index_select(0, idx), mask.index_select(0, idx), [lab for _, lab, _ in sub]
+                    )
                     for (_, _, ks), v in zip(sub, scores):
                         out[ks] = float(v)
         return out
 
-    def score(self, media: Sequence[Media], texts: Sequence[str], *,  # type: ignore[override]
-              templates: Templates | None, num_frames: int = NUM_FRAMES) -> torch.Tensor:
+    def score(
+        self,
+        media: Sequence[Media],
+        texts: Sequence[str],
+        *,  # type: ignore[override]
+        templates: Templates | None,
+        num_frames: int = NUM_FRAMES,
+    ) -> torch.Tensor:
         """The M x N matrix: each image through the ViT once, (image, question) pairs batched."""
         templates = _require(templates, self.name)
         images = self.images_of(media, num_frames)
@@ -332,14 +372,21 @@ class InstructBLIPScorer(_BlipBase):
         scores = self._score_index_pairs(images, [q for q, _ in filled], [a for _, a in filled], pairs)
         return scores.reshape(len(images), len(texts))
 
-    def score_pairs(self, media: Sequence[Media], texts: Sequence[str], *,  # type: ignore[override]
-                    templates: Templates | None, num_frames: int = NUM_FRAMES) -> torch.Tensor:
+    def score_pairs(
+        self,
+        media: Sequence[Media],
+        texts: Sequence[str],
+        *,  # type: ignore[override]
+        templates: Templates | None,
+        num_frames: int = NUM_FRAMES,
+    ) -> torch.Tensor:
         """Scores of the aligned pairs ``(media[k], texts[k])``; a media object repeated is encoded once."""
         templates = _require(templates, self.name)
         images, index = self.unique_images(media, num_frames)
         filled = [templates.fill(t) for t in texts]
-        return self._score_index_pairs(images, [q for q, _ in filled], [a for _, a in filled],
-                                       [(i, k) for k, i in enumerate(index)])
+        return self._score_index_pairs(
+            images, [q for q, _ in filled], [a for _, a in filled], [(i, k) for k, i in enumerate(index)]
+        )
 
     # ------------------------------------------------------------------ generation
     @torch.inference_mode()
@@ -349,14 +396,19 @@ class InstructBLIPScorer(_BlipBase):
         ``top_p``, ``num_beams`` (default 1), ``num_frames`` (videos, default 8)."""
         unknown = sorted(set(options) - set(_GENERATE_OPTIONS))
         if unknown:
-            raise TypeError(f"generate with model {self.name!r} got unexpected option(s) {unknown}; it accepts: "
-                            f"{', '.join(_GENERATE_OPTIONS)}")
+            raise TypeError(
+                f"generate with model {self.name!r} got unexpected option(s) {unknown}; it accepts: "
+                f"{', '.join(_GENERATE_OPTIONS)}"
+            )
         for k, p in enumerate(prompts):
             if not isinstance(p, str):
                 raise ValueError(f"prompt {k} is a {type(p).__name__} ({p!r}); every prompt must be a string")
         temperature = float(options.get("temperature", 0.0))
-        gen: dict[str, Any] = {"max_new_tokens": int(options.get("max_new_tokens", 128)),
-                               "num_beams": int(options.get("num_beams", 1)), "do_sample": temperature > 0}
+        gen: dict[str, Any] = {
+            "max_new_tokens": int(options.get("max_new_tokens", 128)),
+            "num_beams": int(options.get("num_beams", 1)),
+            "do_sample": temperature > 0,
+        }
         if temperature > 0:
             gen["temperature"] = temperature
             if options.get("top_p") is not None:
@@ -364,13 +416,14 @@ class InstructBLIPScorer(_BlipBase):
         images = self.images_of(media, int(options.get("num_frames", NUM_FRAMES)))
         answers: list[str] = []
         for s in range(0, len(images), self.batch_size):
-            feats = self.encode_images(images[s:s + self.batch_size])
-            jobs = [_Job(r, p, self._t5_question(p)) for r, p in enumerate(prompts[s:s + self.batch_size])]
+            feats = self.encode_images(images[s : s + self.batch_size])
+            jobs = [_Job(r, p, self._t5_question(p)) for r, p in enumerate(prompts[s : s + self.batch_size])]
             hidden, mask = self._encode(jobs, feats)
             from transformers.modeling_outputs import BaseModelOutput
 
             ids = self.model.language_model.generate(
-                encoder_outputs=BaseModelOutput(last_hidden_state=hidden), attention_mask=mask, **gen)
+                encoder_outputs=BaseModelOutput(last_hidden_state=hidden), attention_mask=mask, **gen
+            )
             answers += [t.strip() for t in self.t5_tokenizer.batch_decode(ids, skip_special_tokens=True)]
         return answers
 
@@ -385,19 +438,32 @@ def _require(templates: Templates | None, name: str) -> Templates:
 class _Blip2Base(_BlipBase):
     """BLIP-2 (``Blip2ForImageTextRetrieval``: ViT, Q-Former, ITM head and ITC projections)."""
 
-    options_accepted: ClassVar[tuple[str, ...]] = ("checkpoint", "revision", "alpha", "cache_dir", "tokenizer")
+    options_accepted: ClassVar[tuple[str, ...]] = (
+        "checkpoint",
+        "revision",
+        "alpha",
+        "cache_dir",
+        "tokenizer",
+    )
 
     def load(self) -> None:
-        """Load the checkpoint: a Hub conversion by repo id / folder, or the LAVIS CLIP-L checkpoint by URL."""
+        """Load the checkpoint: a Hub conversion (repo id or folder), or the LAVIS CLIP-L one by URL."""
         self._check_options()
-        weights, revision, cache_dir = self._weights(), self.options.get("revision"), self.options.get("cache_dir")
+        weights, revision, cache_dir = (
+            self._weights(),
+            self.options.get("revision"),
+            self.options.get("cache_dir"),
+        )
         if weights.startswith(("https://", "http://")) or weights.endswith(".pth"):
             from .vitl import load_lavis_vitl
 
-            tokenizer_repo = self.options.get("tokenizer") or (self.spec.weights[1] if len(self.spec.weights) > 1
-                                                               else "bert-base-uncased")
-            model, tokenizer, self.weights_revision = load_lavis_vitl(weights, tokenizer_repo, cache_dir=cache_dir)
-            # as from_pretrained does for the conversions (_keep_in_fp32_modules): Q-Former and queries in fp32
+            tokenizer_repo = self.options.get("tokenizer") or (
+                self.spec.weights[1] if len(self.spec.weights) > 1 else "bert-base-uncased"
+            )
+            model, tokenizer, self.weights_revision = load_lavis_vitl(
+                weights, tokenizer_repo, cache_dir=cache_dir
+            )
+            # as from_pretrained does (_keep_in_fp32_modules): Q-Former and queries stay in fp32
             model = model.to(self.dtype)
             model.qformer.float()
             model.query_tokens.data = model.query_tokens.data.float()
@@ -418,7 +484,7 @@ class _Blip2Base(_BlipBase):
         self.tokenizer = tokenizer
 
     def preprocess(self, img: PILImage.Image) -> PILImage.Image:
-        """A squash to the input size (224, or 364 for the COCO fine-tune), bicubic: LAVIS's eval transform."""
+        """A squash to the input size (224; 364 for the COCO fine-tune), bicubic: LAVIS's eval transform."""
         return resize_square(img, self.image_size)
 
     def tokens(self, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -426,8 +492,9 @@ class _Blip2Base(_BlipBase):
         for k, t in enumerate(texts):
             if not isinstance(t, str):
                 raise ValueError(f"text {k} is a {type(t).__name__} ({t!r}); every text must be a string")
-        tok = self.tokenizer(list(texts), padding="max_length", truncation=True, max_length=ITM_TXT_LEN,
-                             return_tensors="pt")
+        tok = self.tokenizer(
+            list(texts), padding="max_length", truncation=True, max_length=ITM_TXT_LEN, return_tensors="pt"
+        )
         return tok.input_ids.to(self.device), tok.attention_mask.to(self.device)
 
     def _image_mask(self, feats: torch.Tensor) -> torch.Tensor:
@@ -447,40 +514,63 @@ class Blip2ITMScorer(_Blip2Base):
         m = self.model
         queries = m.query_tokens.expand(len(ids), -1, -1)
         emb = m.embeddings(input_ids=ids, query_embeds=queries)
-        full_mask = torch.cat([torch.ones(len(ids), self.num_query, dtype=mask.dtype, device=mask.device), mask], 1)
-        hidden = m.qformer(query_embeds=emb, query_length=self.num_query, attention_mask=full_mask,
-                           encoder_hidden_states=feats, encoder_attention_mask=self._image_mask(feats)
-                           ).last_hidden_state[:, :self.num_query]
+        full_mask = torch.cat(
+            [torch.ones(len(ids), self.num_query, dtype=mask.dtype, device=mask.device), mask], 1
+        )
+        hidden = m.qformer(
+            query_embeds=emb,
+            query_length=self.num_query,
+            attention_mask=full_mask,
+            encoder_hidden_states=feats,
+            encoder_attention_mask=self._image_mask(feats),
+        ).last_hidden_state[:, : self.num_query]
         logits = m.itm_head(hidden.to(m.itm_head.weight.dtype)).mean(dim=1)
         return torch.softmax(logits.float(), dim=-1)[:, 1].cpu()
 
-    def _score_index_pairs(self, images: Sequence[PILImage.Image], texts: Sequence[str],
-                           pairs: Sequence[tuple[int, int]]) -> torch.Tensor:
+    def _score_index_pairs(
+        self, images: Sequence[PILImage.Image], texts: Sequence[str], pairs: Sequence[tuple[int, int]]
+    ) -> torch.Tensor:
         ids, mask = self.tokens(texts)
         out = torch.full((len(pairs),), float("nan"))
         by_image: dict[int, list[int]] = {}
         for k, (i, _) in enumerate(pairs):
             by_image.setdefault(i, []).append(k)
         blocks = list(chunks(list(by_image), self.batch_size))
-        for block in progress_bar(blocks, enabled=self.progress, total=len(blocks), desc=self.name, unit="block"):
+        for block in progress_bar(
+            blocks, enabled=self.progress, total=len(blocks), desc=self.name, unit="block"
+        ):
             feats = self.encode_images([images[i] for i in block])
             rows = [(b, k) for b, i in enumerate(block) for k in by_image[i]]
             for part in chunks(rows, self.batch_size):
                 js = torch.tensor([pairs[k][1] for _, k in part], device=self.device)
                 bs = torch.tensor([b for b, _ in part], device=feats.device)
-                scores = self._itm(feats.index_select(0, bs), ids.index_select(0, js), mask.index_select(0, js))
+                scores = self._itm(
+                    feats.index_select(0, bs), ids.index_select(0, js), mask.index_select(0, js)
+                )
                 out[[k for _, k in part]] = scores
         return out
 
-    def score(self, media: Sequence[Media], texts: Sequence[str], *,  # type: ignore[override]
-              templates: Templates | None = None, num_frames: int = NUM_FRAMES) -> torch.Tensor:
-        """The M x N matrix: each image through the ViT once, the M*N pairs through the Q-Former in batches."""
+    def score(
+        self,
+        media: Sequence[Media],
+        texts: Sequence[str],
+        *,  # type: ignore[override]
+        templates: Templates | None = None,
+        num_frames: int = NUM_FRAMES,
+    ) -> torch.Tensor:
+        """The M x N matrix: each image through the ViT once, the pairs through the Q-Former in batches."""
         images = self.images_of(media, num_frames)
         pairs = [(i, j) for i in range(len(images)) for j in range(len(texts))]
         return self._score_index_pairs(images, texts, pairs).reshape(len(images), len(texts))
 
-    def score_pairs(self, media: Sequence[Media], texts: Sequence[str], *,  # type: ignore[override]
-                    templates: Templates | None = None, num_frames: int = NUM_FRAMES) -> torch.Tensor:
+    def score_pairs(
+        self,
+        media: Sequence[Media],
+        texts: Sequence[str],
+        *,  # type: ignore[override]
+        templates: Templates | None = None,
+        num_frames: int = NUM_FRAMES,
+    ) -> torch.Tensor:
         """Scores of the aligned pairs ``(media[k], texts[k])``."""
         images, index = self.unique_images(media, num_frames)
         return self._score_index_pairs(images, texts, [(i, k) for k, i in enumerate(index)])
@@ -500,38 +590,53 @@ class Blip2ITCScorer(_Blip2Base):
         out = []
         for part in chunks(images, self.batch_size):
             feats = self.encode_images(part)
-            hidden = m.qformer(query_embeds=m.query_tokens.expand(len(part), -1, -1),
-                               encoder_hidden_states=feats, encoder_attention_mask=self._image_mask(feats)
-                               ).last_hidden_state
+            hidden = m.qformer(
+                query_embeds=m.query_tokens.expand(len(part), -1, -1),
+                encoder_hidden_states=feats,
+                encoder_attention_mask=self._image_mask(feats),
+            ).last_hidden_state
             proj = m.vision_projection(hidden.to(m.vision_projection.weight.dtype))
             out.append(torch.nn.functional.normalize(proj.float(), dim=-1))
         return torch.cat(out)
 
     @torch.inference_mode()
     def text_embeddings(self, texts: Sequence[str]) -> torch.Tensor:
-        """L2-normalised projected ``[CLS]`` of each text, ``(len(texts), D)``, float32; each distinct text once."""
+        """L2-normalised projected ``[CLS]`` of each text, ``(len(texts), D)``; each distinct text once."""
         m = self.model
         unique = list(dict.fromkeys(texts))
         out = []
         for part in chunks(unique, self.batch_size):
             ids, mask = self.tokens(part)
-            hidden = m.qformer(query_embeds=m.embeddings(input_ids=ids), query_length=0,
-                               attention_mask=mask).last_hidden_state[:, 0]
+            hidden = m.qformer(
+                query_embeds=m.embeddings(input_ids=ids), query_length=0, attention_mask=mask
+            ).last_hidden_state[:, 0]
             proj = m.text_projection(hidden.to(m.text_projection.weight.dtype))
             out.append(torch.nn.functional.normalize(proj.float(), dim=-1))
         emb = torch.cat(out)
         where = {t: k for k, t in enumerate(unique)}
         return emb[torch.tensor([where[t] for t in texts], device=emb.device)]
 
-    def score(self, media: Sequence[Media], texts: Sequence[str], *,  # type: ignore[override]
-              templates: Templates | None = None, num_frames: int = NUM_FRAMES) -> torch.Tensor:
+    def score(
+        self,
+        media: Sequence[Media],
+        texts: Sequence[str],
+        *,  # type: ignore[override]
+        templates: Templates | None = None,
+        num_frames: int = NUM_FRAMES,
+    ) -> torch.Tensor:
         """The M x N matrix: M image encodes, N text encodes, one similarity product, max over queries."""
         img = self.image_embeddings(self.images_of(media, num_frames))
         txt = self.text_embeddings(texts)
         return torch.einsum("iqd,jd->ijq", img, txt).amax(dim=-1).cpu()
 
-    def score_pairs(self, media: Sequence[Media], texts: Sequence[str], *,  # type: ignore[override]
-                    templates: Templates | None = None, num_frames: int = NUM_FRAMES) -> torch.Tensor:
+    def score_pairs(
+        self,
+        media: Sequence[Media],
+        texts: Sequence[str],
+        *,  # type: ignore[override]
+        templates: Templates | None = None,
+        num_frames: int = NUM_FRAMES,
+    ) -> torch.Tensor:
         """Scores of the aligned pairs ``(media[k], texts[k])``."""
         images, index = self.unique_images(media, num_frames)
         img = self.image_embeddings(images)[torch.tensor(index)]

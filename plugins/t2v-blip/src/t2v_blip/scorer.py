@@ -394,6 +394,8 @@ class InstructBLIPScorer(_BlipBase):
         """Answer ``prompts[k]`` about ``media[k]``: the prompt goes to the Q-Former and the T5 encoder, as
         when scoring. Options: ``max_new_tokens`` (default 128), ``temperature`` (default 0: greedy),
         ``top_p``, ``num_beams`` (default 1), ``num_frames`` (videos, default 8)."""
+        from transformers.modeling_outputs import BaseModelOutput
+
         unknown = sorted(set(options) - set(_GENERATE_OPTIONS))
         if unknown:
             raise TypeError(
@@ -419,8 +421,6 @@ class InstructBLIPScorer(_BlipBase):
             feats = self.encode_images(images[s : s + self.batch_size])
             jobs = [_Job(r, p, self._t5_question(p)) for r, p in enumerate(prompts[s : s + self.batch_size])]
             hidden, mask = self._encode(jobs, feats)
-            from transformers.modeling_outputs import BaseModelOutput
-
             ids = self.model.language_model.generate(
                 encoder_outputs=BaseModelOutput(last_hidden_state=hidden), attention_mask=mask, **gen
             )

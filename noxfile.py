@@ -39,6 +39,8 @@ PLUGINS: dict[str, tuple[str, list[str], list[str], list[str]]] = {
     "internvl": (TORCH_VISION, ["plugins/t2v-hf", "plugins/t2v-internvl[test]"], [], ["plugins/t2v-internvl/tests"]),
     # open_clip imports torchvision.
     "openclip": (TORCH_VISION, ["plugins/t2v-openclip[test]"], [], ["plugins/t2v-openclip/tests"]),
+    # InstructBLIP / BLIP-2 on transformers' native classes; own PIL preprocessing, so no torchvision.
+    "blip": (TORCH_CPU, ["plugins/t2v-blip[test]"], [], ["plugins/t2v-blip/tests"]),
     # Hosted models: the official clients only; torch only because the core needs it.
     "api": (TORCH_CPU, ["plugins/t2v-api[test]"], [], ["plugins/t2v-api/tests"]),
     # Benchmarks, run end to end with the example plugin's closed-form scorer.

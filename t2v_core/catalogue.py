@@ -49,6 +49,16 @@ FIRST_PARTY: dict[str, tuple[str, ...]] = {
         "gemini-2.5-flash",
     ),
     "t2v-openclip": ("hpsv2", "hpsv2.1", "pickscore-v1", "openai:ViT-B-32", "openai:ViT-L-14"),
+    "t2v-blip": (
+        "instructblip-flant5-xl",
+        "instructblip-flant5-xxl",
+        "blip2-itm",
+        "blip2-itm-vitL",
+        "blip2-itm-coco",
+        "blip2-itc",
+        "blip2-itc-vitL",
+        "blip2-itc-coco",
+    ),
 }
 
 # Families whose names follow a pattern rather than a list.
@@ -56,6 +66,7 @@ FIRST_PARTY_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^clip-flant5-"), "t2v-clipflant5"),
     (re.compile(r"^qwen(2|2\.5|3)-vl-"), "t2v-qwen"),
     (re.compile(r"^internvl"), "t2v-internvl"),
+    (re.compile(r"^(instructblip-|blip2-)"), "t2v-blip"),
     (re.compile(r"^(gpt-|o[1-9]|gemini-|openai-compatible)"), "t2v-api"),
     (re.compile(r"^[A-Za-z0-9_.\-]+:[A-Za-z0-9_.\-/]+$"), "t2v-openclip"),
 )

@@ -165,3 +165,11 @@ def test_embeds_families_see_no_prompt_ids(configured, images, monkeypatch):
 def test_bad_option_names_the_choices(tiny_checkpoint):
     with pytest.raises(ValueError, match=r"generation_config must be one of \('reference', 'none'\)"):
         t2v_core.VQAScore(model="hf-vlm", checkpoint=str(tiny_checkpoint), device="cpu", generation_config="x")
+
+
+def test_a_model_without_generate_is_refused_with_the_fix():
+    from t2v_hf.processors import ReadProcessors
+
+    with pytest.raises(TypeError, match=r"override generation_model\(\).*generation_config='none'"):
+        ReadProcessors(torch.nn.Linear(1, 1))
+    assert not ReadProcessors(None).active

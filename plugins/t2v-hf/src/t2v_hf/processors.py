@@ -46,6 +46,10 @@ class ReadProcessors:
                  generate_kwargs: dict[str, Any] | None = None) -> None:
         if generation_input not in GENERATION_INPUTS:
             raise ValueError(f"generation_input must be one of {GENERATION_INPUTS}, got {generation_input!r}")
+        if model is not None and not hasattr(model, "_get_logits_processor"):
+            raise TypeError(f"generation_config='reference' needs the transformers generation model whose generate "
+                            f"the reference called, got a {type(model).__name__}; override generation_model() to "
+                            "return it, or pass generation_config='none' for the plain softmax")
         self.model = model
         self.generation_input = generation_input
         self.generate_kwargs = {**_REFERENCE_GENERATE, **(generate_kwargs or {})}
@@ -151,7 +155,7 @@ class ReadProcessors:
 
 
 def describe(processors: ReadProcessors) -> list[str]:
-    """Class names of the processors applied at the first step (for provenance and tests)."""
+    """Class names of the processors applied at the first step (for diagnostics and tests)."""
     if not processors.active:
         return []
     return [type(p).__name__ for p in processors.processors(8)]

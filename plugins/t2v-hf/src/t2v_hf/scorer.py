@@ -173,8 +173,9 @@ class HFVLMScorer(Scorer):
     def read_processors(self) -> ReadProcessors:
         """The generation-config logits processors applied to read logits (inactive for ``"none"``)."""
         if getattr(self, "_read_processors", None) is None:
-            model = self.generation_model() if self.options.get("generation_config", "reference") == "reference" else None
-            self._read_processors = ReadProcessors(model, type(self).generation_input, self.reference_generate_kwargs())
+            reference = self.options.get("generation_config", "reference") == "reference"
+            self._read_processors = ReadProcessors(self.generation_model() if reference else None,
+                                                   type(self).generation_input, self.reference_generate_kwargs())
         return self._read_processors
 
     def generation_model(self) -> Any:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from qwen_published import PUBLISHED_GENERATION
 from qwen_testutils import GOLDEN, GOLDEN_HUB, offline
 
 
@@ -25,7 +26,8 @@ def golden_hub(monkeypatch):
 
 @pytest.fixture(scope="session")
 def tiny_hub(tmp_path_factory):
-    """Fake cache with tiny Qwen2-VL (as Qwen/Qwen2-VL-2B-Instruct) and Qwen3-VL (as Qwen/Qwen3-VL-2B-Instruct)."""
+    """Fake cache with tiny Qwen2-VL (as Qwen/Qwen2-VL-2B-Instruct, with its published generation config) and
+    Qwen3-VL (as Qwen/Qwen3-VL-2B-Instruct)."""
     from t2v_hf.testing import build_tiny_qwen_vl
 
     from t2v_core.testing import make_fake_hf_cache
@@ -34,6 +36,8 @@ def tiny_hub(tmp_path_factory):
     hub = root / "hub"
     folders = {}
     for family, repo, seed in [("qwen2_vl", "Qwen/Qwen2-VL-2B-Instruct", 3), ("qwen3_vl", "Qwen/Qwen3-VL-2B-Instruct", 4)]:
-        folders[family] = build_tiny_qwen_vl(root / family, family=family, seed=seed)
+        # with the published repo's generation config (qwen_published.py says where the values come from)
+        folders[family] = build_tiny_qwen_vl(root / family, family=family, seed=seed,
+                                             generation_config=PUBLISHED_GENERATION[family])
         make_fake_hf_cache(hub, repo, folders[family])
     return hub, folders

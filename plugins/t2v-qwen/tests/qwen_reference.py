@@ -33,7 +33,9 @@ def reference_video(path: str, fps: float, patch: int = 14):
 
 def plain_score(processor, model, question: str, answer: str, image=None, video=None, metadata=None,
                 second_per_grid_ts: float | None = 1.0) -> float:
-    """P(first answer token) after the chat-templated prompt, from one unbatched forward pass."""
+    """P(first answer token) after the chat-templated prompt, as the reference read it: the softmax of
+    ``generate(max_new_tokens=1, do_sample=False, output_scores=True)``'s first scores (the logits after the
+    checkpoint's generation-config processors), one unbatched prompt."""
     kind = "image" if image is not None else "video"
     msgs = [{"role": "user", "content": [{"type": kind}, {"type": "text", "text": question}]}]
     prompt = processor.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False)
@@ -45,6 +47,8 @@ def plain_score(processor, model, question: str, answer: str, image=None, video=
         if "second_per_grid_ts" in inputs and second_per_grid_ts is not None:
             inputs["second_per_grid_ts"] = torch.tensor([second_per_grid_ts])
     with torch.no_grad():
-        logits = model(**inputs).logits[0, -1].double()
+        out = model.generate(**inputs, max_new_tokens=1, do_sample=False, output_scores=True,
+                             return_dict_in_generate=True)
+    logits = out.scores[0][0].double()
     token = processor.tokenizer(answer, add_special_tokens=False).input_ids[0]
     return float(logits.softmax(-1)[token])

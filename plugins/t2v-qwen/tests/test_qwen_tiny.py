@@ -44,6 +44,8 @@ def test_images_equal_plain_forward(tiny_hub, monkeypatch, image_files, name, fa
     want = [[plain_score(processor, model, QUESTION.format(t), "Yes", image=reference_image(p, patch)) for t in TEXTS]
             for p in image_files]
     score = t2v_core.VQAScore(model=name, device="cpu", batch_size=2)
+    # Qwen2-VL carries the published repetition penalty (qwen_published.py): `want` is generate's processed scores
+    assert score.model.read_processors.active == (family == "qwen2_vl")
     assert rel(score(images=image_files, texts=TEXTS), want) < 1e-5          # prefix reuse, texts batched
     assert rel(score(images=image_files[:1], texts=TEXTS[:1]), want[0][:1]) < 1e-5  # one whole prompt
     whole = t2v_core.VQAScore(model=name, device="cpu", prefix_reuse=False, batch_size=4)

@@ -31,6 +31,7 @@ from t2v_core.scorer import Scorer
 from t2v_core.templates import Templates
 
 from .loading import from_pretrained, transformers_version, weights_revision
+from .processors import GENERATION_CONFIGS, ReadProcessors
 
 ANSWER_LIKELIHOODS = ("first", "full")
 # Stands for the question while the chat template is rendered, so that the text around it can be split off.
@@ -74,6 +75,9 @@ class HFVLMScorer(Scorer):
         prefix_reuse: run each media item's prefix once and reuse its KV cache for every text (default:
             the class's ``prefix_reuse``); ``False`` scores every pair with a whole forward pass.
         attn_implementation: passed to ``from_pretrained`` (``"sdpa"``, ``"eager"``, ...).
+        generation_config: ``"reference"`` (default): read probabilities after the logits processors that the
+            reference's ``generate`` ran from the checkpoint's generation config (see :mod:`t2v_hf.processors`);
+            ``"none"``: the plain softmax of the model's logits.
 
     Hooks for families (override in a subclass; all have working defaults):
         model_class: a transformers class name (default ``AutoModelForImageTextToText``).
@@ -88,6 +92,10 @@ class HFVLMScorer(Scorer):
         next_position(inputs, length): the position id of the first token after a prefix (mrope models
             differ from ``length``).
         text_position_ids(start, batch, length): position ids of plain-text tokens from ``start`` on.
+        generation_input: ``"input_ids"`` if the reference called ``generate(input_ids=...)`` (its processors
+            saw the prompt's ids), ``"embeds"`` if it generated from ``inputs_embeds`` only (no prompt ids).
+        generation_model(): the model whose ``generate`` (and generation config) the reference used.
+        reference_generate_kwargs(): generation arguments the reference passed besides greedy, 1 new token.
     """
 
     call_options: ClassVar[dict[str, Any]] = {"num_frames": 8, "fps": None}
@@ -96,9 +104,12 @@ class HFVLMScorer(Scorer):
     model_class: ClassVar[str | None] = None
     #: whether a media prefix's KV cache is computed once and reused across texts
     prefix_reuse: ClassVar[bool] = True
+    #: what the reference's generate saw of the prompt: "input_ids" (its token ids) or "embeds" (none)
+    generation_input: ClassVar[str] = "input_ids"
     #: constructor options this scorer accepts, with defaults (subclasses extend)
     init_options: ClassVar[dict[str, Any]] = {"checkpoint": None, "revision": None, "answer_likelihood": "first",
-                                               "prefix_reuse": None, "attn_implementation": None, "alpha": None}
+                                               "prefix_reuse": None, "attn_implementation": None, "alpha": None,
+                                               "generation_config": "reference"}
 
     # ------------------------------------------------------------------ loading
     def load(self) -> None:
@@ -121,6 +132,9 @@ class HFVLMScorer(Scorer):
         if self.options["answer_likelihood"] not in ANSWER_LIKELIHOODS:
             raise ValueError(f"answer_likelihood must be one of {ANSWER_LIKELIHOODS}, got "
                              f"{self.options['answer_likelihood']!r}")
+        if self.options["generation_config"] not in GENERATION_CONFIGS:
+            raise ValueError(f"generation_config must be one of {GENERATION_CONFIGS}, got "
+                             f"{self.options['generation_config']!r}")
         self.checkpoint = checkpoint
         self.answer_likelihood = self.options["answer_likelihood"]
         reuse = self.options["prefix_reuse"]
@@ -154,6 +168,23 @@ class HFVLMScorer(Scorer):
         pad = self.tokenizer.pad_token_id
         self.pad_id = pad if pad is not None else (self.tokenizer.eos_token_id or 0)
         self._splits: dict[str, tuple[str, str] | None] = {}
+
+    @property
+    def read_processors(self) -> ReadProcessors:
+        """The generation-config logits processors applied to read logits (inactive for ``"none"``)."""
+        if getattr(self, "_read_processors", None) is None:
+            reference = self.options.get("generation_config", "reference") == "reference"
+            self._read_processors = ReadProcessors(self.generation_model() if reference else None,
+                                                   type(self).generation_input, self.reference_generate_kwargs())
+        return self._read_processors
+
+    def generation_model(self) -> Any:
+        """The model whose ``generate`` the reference called (its ``generation_config`` is the checkpoint's)."""
+        return self.model
+
+    def reference_generate_kwargs(self) -> dict[str, Any]:
+        """Generation arguments the reference passed besides ``max_new_tokens=1, do_sample=False``."""
+        return {}
 
     def load_kwargs(self) -> dict[str, Any]:
         """Extra keyword arguments for the model's ``from_pretrained``."""
@@ -355,6 +386,7 @@ class HFVLMScorer(Scorer):
             for q in queries:
                 q.ids = q.ids[common:]
         length = int(inputs["input_ids"].shape[1])
+        prefix_ids = inputs["input_ids"][0].tolist()  # what generate's processors see before each suffix
         for owner in self._rope_owners():
             owner.rope_deltas = None  # recomputed by this forward, never left over from an earlier call
         # only the cache is wanted from the prefix: skip its vocabulary projection (152k-wide for Qwen)
@@ -393,6 +425,8 @@ class HFVLMScorer(Scorer):
             logits = self._forward(input_ids=ids.to(self.device),
                                    position_ids=self.text_position_ids(start, len(chunk), width),
                                    use_cache=True, **{self._cache_kw: batch_cache}, **extra)
+            logits = self.read_processors.suffix(logits, prefix_ids, [c.ids for c in chunk], where,
+                                                 [len(c.answer) if full else 0 for c in chunk])
             logp = torch.log_softmax(logits, dim=-1).cpu()
             for r, read in enumerate(reads):
                 row[s + r] = self._read(logp[r], [(where[pos], tok) for pos, tok in read])
@@ -417,7 +451,9 @@ class HFVLMScorer(Scorer):
                 keep = 1 + (max(len(answers[j]) for _, _, j in chunk) if full else 0)
                 extra = {self._keep_kw: keep} if self._keep_kw else {}
                 logits = self._forward(**inputs, **extra)
-                logp = torch.log_softmax(logits[:, -keep:], dim=-1).cpu()
+                logits = self.read_processors.whole(logits[:, -keep:], inputs,
+                                                    [len(answers[j]) if full else 0 for _, _, j in chunk])
+                logp = torch.log_softmax(logits, dim=-1).cpu()
                 ids = inputs["input_ids"][:, -keep:].cpu()
                 for r, (_, i, j) in enumerate(chunk):
                     ans = answers[j]

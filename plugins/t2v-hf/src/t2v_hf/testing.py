@@ -88,12 +88,14 @@ def _scale_weights(model: Any, std: float, seed: int) -> None:
 def build_tiny_qwen_vl(out_dir: str | Path, family: str = "qwen2_vl", *, hidden: int = 64, layers: int = 2,
                        heads: int = 4, kv_heads: int = 2, vision_depth: int = 2, vision_hidden: int = 32,
                        vocab_size: int = 400, min_pixels: int | None = None, max_pixels: int | None = None,
-                       seed: int = 0, std: float = 0.15, corpus: list[str] | None = None) -> Path:
+                       seed: int = 0, std: float = 0.15, corpus: list[str] | None = None,
+                       generation_config: dict[str, Any] | None = None) -> Path:
     """Write a random-weight ``family`` checkpoint (``qwen2_vl``, ``qwen2_5_vl`` or ``qwen3_vl``) to ``out_dir``.
 
     Returns the folder: config, safetensors weights, tokenizer with the Qwen special tokens and chat template,
     image and video processors. ``min_pixels`` / ``max_pixels`` bound the image size the processor resizes to
-    (the defaults keep images at 56..112 px so tests stay fast); ``corpus`` adds tokenizer training text.
+    (the defaults keep images at 56..112 px so tests stay fast); ``corpus`` adds tokenizer training text;
+    ``generation_config`` adds fields to the saved ``generation_config.json`` (e.g. a published repo's).
     """
     import torch
     import transformers as tf
@@ -155,6 +157,8 @@ def build_tiny_qwen_vl(out_dir: str | Path, family: str = "qwen2_vl", *, hidden:
                          chat_template=template)
     _scale_weights(model, std, seed)
     model.eval()
+    for key, value in (generation_config or {}).items():
+        setattr(model.generation_config, key, value)
     model.save_pretrained(str(out))
     processor.save_pretrained(str(out))
     return out

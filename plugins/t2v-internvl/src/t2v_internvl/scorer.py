@@ -119,6 +119,9 @@ class InternVLScorer(HFVLMScorer):
 
     call_options: ClassVar[dict[str, Any]] = {"num_frames": 16, "fps": None}
     default_batch_size: ClassVar[int] = 8
+    # The reference's InternVL path (the remote ``InternVLChatModel.generate``) built the input embeddings itself
+    # and called ``language_model.generate(inputs_embeds=...)``: its logits processors saw no prompt ids.
+    generation_input: ClassVar[str] = "embeds"
     init_options: ClassVar[dict[str, Any]] = {**HFVLMScorer.init_options, "trust_remote_code": False,
                                                "system_prompt": None, "max_tiles": 12, "remote_only": False}
 
@@ -147,6 +150,11 @@ class InternVLScorer(HFVLMScorer):
         else:
             self.model = self.ivl.model
             self.processor = self.tokenizer  # its chat template is the checkpoint's
+
+    def generation_model(self) -> Any:
+        """Whose ``generate`` the reference ran: the remote code's language model (its generation config is
+        the one derived from the language model's config); for native layouts the loaded native model."""
+        return self.ivl.model.language_model if self.ivl.layout == "remote" else self.model
 
     def init_scoring_state(self) -> None:
         """As t2v-hf, except that the remote wrapper keeps only the last logits and pads with an EOS id."""

@@ -35,6 +35,9 @@ class QwenVLScorer(HFVLMScorer):
 
     call_options: ClassVar[dict[str, Any]] = {"fps": 8.0, "num_frames": None}
     default_batch_size: ClassVar[int] = 8
+    # the reference called generate(**processor(...)): its logits processors (repetition_penalty 1.05 in the
+    # published Qwen2/2.5-VL Instruct repos) saw the whole prompt's input_ids
+    generation_input: ClassVar[str] = "input_ids"
     init_options: ClassVar[dict[str, Any]] = {**HFVLMScorer.init_options, "temporal_spacing": "reference",
                                                "video_max_pixels": vision.REFERENCE_VIDEO_MAX_PIXELS}
 

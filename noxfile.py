@@ -39,9 +39,9 @@ PLUGINS: dict[str, tuple[str, list[str], list[str], list[str]]] = {
     "internvl": (TORCH_VISION, ["plugins/t2v-hf", "plugins/t2v-internvl[test]"], [], ["plugins/t2v-internvl/tests"]),
     # open_clip imports torchvision.
     "openclip": (TORCH_VISION, ["plugins/t2v-openclip[test]"], [], ["plugins/t2v-openclip/tests"]),
-    # Video CLIP / ITM (LanguageBind, UMT, InternVideo2): our own model code on torch; no torchvision needed
-    # (frames are resized with torch ops). decord comes with the [test] extra, for the backend parity test.
-    "videoclip": (TORCH_CPU, ["plugins/t2v-videoclip[test]"], [], ["plugins/t2v-videoclip/tests"]),
+    # Video CLIP / ITM (LanguageBind, UMT, InternVideo2): our own model code; torchvision for UMT's bicubic
+    # resize (the reference's op). decord comes with the [test] extra, for the backend parity tests.
+    "videoclip": (TORCH_VISION, ["plugins/t2v-videoclip[test]"], [], ["plugins/t2v-videoclip/tests"]),
     # Hosted models: the official clients only; torch only because the core needs it.
     "api": (TORCH_CPU, ["plugins/t2v-api[test]"], [], ["plugins/t2v-api/tests"]),
     # Benchmarks, run end to end with the example plugin's closed-form scorer.

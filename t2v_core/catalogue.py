@@ -53,6 +53,10 @@ FIRST_PARTY: dict[str, tuple[str, ...]] = {
         "languagebind-video-ft",
         "languagebind-video-v1.5",
         "languagebind-video",
+        "umt-b16-25m-clip",
+        "umt-l16-25m-clip",
+        "umt-b16-25m-itm",
+        "umt-l16-25m-itm",
     ),
     "t2v-openclip": ("hpsv2", "hpsv2.1", "pickscore-v1", "openai:ViT-B-32", "openai:ViT-L-14"),
 }

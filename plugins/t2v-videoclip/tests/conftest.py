@@ -26,6 +26,16 @@ LB_LAYOUT = {
 }
 
 
+UMT = DATA / "umt"
+#: repo id -> committed folder (the b16 vision pre-training repo is left out on purpose: nothing is read from it)
+UMT_REPOS = {
+    "zhiqiulin/umt_b16_25m": UMT / "umt_b16_25m",
+    "zhiqiulin/umt_l16_25m": UMT / "umt_l16_25m",
+    "bert-base-uncased": UMT / "bert-base-uncased",
+    "bert-large-uncased": UMT / "bert-large-uncased",
+}
+
+
 def lb_folder(dest: Path, variant: str) -> Path:
     """A checkpoint folder as the repos hold it: config, weights and the CLIP tokenizer files."""
     dest.mkdir(parents=True, exist_ok=True)
@@ -43,8 +53,19 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cache = root / "hub"
     for repo, variant in LB_LAYOUT.items():
         make_fake_hf_cache(cache, repo, lb_folder(root / "src" / repo.replace("/", "--"), variant))
+    for repo, folder in UMT_REPOS.items():
+        files = {f.name: f.read_bytes() for f in folder.iterdir() if not f.name.startswith("l16_ptk")}
+        make_fake_hf_cache(cache, repo, files)
+    make_fake_hf_cache(cache, "zhiqiulin/l16_ptk710_f8_res224",
+                       {"l16_ptk710_f8_res224.pth": (UMT / "umt_l16_25m" / "l16_ptk710_f8_res224.pth").read_bytes()})
     with offline_hf_cache(cache):
         yield cache
+
+
+@pytest.fixture(scope="session")
+def umt_golden() -> dict:
+    """The reference's UMT CLIP and ITM scores on the committed checkpoints and videos."""
+    return json.loads((UMT / "golden.json").read_text())
 
 
 @pytest.fixture(scope="session")

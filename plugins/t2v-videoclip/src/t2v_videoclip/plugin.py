@@ -18,6 +18,32 @@ LANGUAGEBIND_REPOS = {
 }
 
 
+#: UMT: model name -> (video-text checkpoint repo, vision pre-training repo, BERT repo)
+UMT_MODELS = {
+    "umt-b16-25m": ("zhiqiulin/umt_b16_25m", "zhiqiulin/b16_ptk710_f8_res224", "bert-base-uncased"),
+    "umt-l16-25m": ("zhiqiulin/umt_l16_25m", "zhiqiulin/l16_ptk710_f8_res224", "bert-large-uncased"),
+}
+
+
+def umt_specs() -> list[ScorerSpec]:
+    """UMT B/16 and L/16 (25M pre-training) as ``clip`` and ``itm`` scorers."""
+    specs = []
+    for base, (repo, vision, bert) in UMT_MODELS.items():
+        options = {"repo_id": repo, "checkpoint": repo.split("/")[1] + ".pth", "vision_repo_id": vision,
+                   "vision_checkpoint": vision.split("/")[1] + ".pth", "text_repo_id": bert, "frames": 4,
+                   "max_text_tokens": 32}
+        specs.append(ScorerSpec(
+            name=f"{base}-clip", kind="clip", scorer="t2v_videoclip.scorer:UMTCLIPScorer", media=MEDIA,
+            weights=(repo, vision, bert), options=options,
+            description=f"CLIPScore with UMT ({repo}): per-frame cosine averaged over 4 frames"))
+        specs.append(ScorerSpec(
+            name=f"{base}-itm", kind="itm", scorer="t2v_videoclip.scorer:UMTITMScorer", media=MEDIA,
+            weights=(repo, vision, bert), options={**options, "itm_output": "logit"},
+            description=f"ITMScore with UMT ({repo}): the match logit of its video-text matching head, "
+                        "4 frames"))
+    return specs
+
+
 def languagebind_specs() -> list[ScorerSpec]:
     """The four LanguageBind Video checkpoints as ``clip`` scorers."""
     return [
@@ -37,6 +63,6 @@ def languagebind_specs() -> list[ScorerSpec]:
 
 @hookimpl
 def register_scorers(register: Callable[[Any], None]) -> None:
-    """Register the video CLIP scorers."""
-    for spec in languagebind_specs():
+    """Register the video CLIP and ITM scorers."""
+    for spec in languagebind_specs() + umt_specs():
         register(spec)

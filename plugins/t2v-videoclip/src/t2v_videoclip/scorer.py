@@ -94,9 +94,9 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
 class VideoEmbeddingScorer(Scorer):
     """Shared machinery: media and texts encoded once each, one similarity product per call.
 
-    A subclass sets ``context_length`` and implements :meth:`encode_media_batch` (``(B, K, D)``: K embeddings
-    per item, whose cosines with a text are averaged; K = 1 for one pooled video embedding),
-    :meth:`encode_text_batch` and :meth:`token_lengths`.
+    A subclass sets ``context_length`` and ``num_frames`` and implements :meth:`media_frames`,
+    :meth:`encode_media_batch` (``(B, K, D)``: K embeddings per item, whose cosines with a text are averaged;
+    K = 1 for one pooled video embedding), :meth:`encode_text_batch` and :meth:`token_lengths`.
     """
 
     call_options: ClassVar[dict[str, Any]] = {"num_frames": None}
@@ -104,11 +104,15 @@ class VideoEmbeddingScorer(Scorer):
     # fp32 even on GPU: the reference computed these scores in fp32
     default_dtype = torch.float32
     context_length: int = 77
-    #: frames the model takes (fixed by its temporal embeddings)
+    #: frames the model takes for a video (fixed by the reference)
     num_frames: int = 8
 
+    def media_frames(self, item: Media) -> list[Any]:
+        """The RGB PIL frames standing for one media item."""
+        return video_frames(item, self.num_frames)
+
     def encode_media_batch(self, frames: list[list[Any]]) -> torch.Tensor:
-        """Raw embeddings ``(B, K, D)`` of B items, each a list of ``num_frames`` PIL frames."""
+        """Raw embeddings ``(B, K, D)`` of B items with the same number of frames."""
         raise NotImplementedError
 
     def encode_text_batch(self, texts: list[str]) -> torch.Tensor:
@@ -120,33 +124,33 @@ class VideoEmbeddingScorer(Scorer):
         raise NotImplementedError
 
     def _check_frames(self, num_frames: int | None) -> None:
-        if num_frames is not None and num_frames != self.num_frames:
-            raise ValueError(f"model {self.name!r} takes exactly {self.num_frames} frames (its temporal "
-                             f"embeddings are sized for them), but num_frames={num_frames} was given; leave "
-                             "num_frames unset")
+        check_frames(self.name, self.num_frames, num_frames)
 
     @torch.inference_mode()
     def encode_media(self, media: Sequence[Media]) -> torch.Tensor:
-        """L2-normalised float32 embeddings ``(M, K, D)``, decoded and encoded ``batch_size`` items at a time."""
-        chunks = []
+        """``(M, D)``: per item, the mean of its K L2-normalised embeddings (not renormalised, so that its dot
+        product with a unit text embedding is the mean of the K cosines). Decoded ``batch_size`` at a time."""
+        out: list[torch.Tensor | None] = [None] * len(media)
         starts = range(0, len(media), self.batch_size)
         bar = progress_bar(starts, enabled=self.progress if len(starts) > 1 else False, total=len(starts),
                            desc=f"{self.name} media", unit="batch")
         for s in bar:
-            frames = [video_frames(item, self.num_frames) for item in media[s:s + self.batch_size]]
-            chunks.append(self.encode_media_batch(frames).float())
-        emb = torch.cat(chunks)
-        return emb / emb.norm(dim=-1, keepdim=True)
+            groups: dict[int, list[tuple[int, list[Any]]]] = {}
+            for i in range(s, min(s + self.batch_size, len(media))):
+                frames = self.media_frames(media[i])
+                groups.setdefault(len(frames), []).append((i, frames))
+            for items in groups.values():
+                emb = self.encode_media_batch([f for _, f in items]).float()
+                emb = (emb / emb.norm(dim=-1, keepdim=True)).mean(1)
+                for (i, _), e in zip(items, emb):
+                    out[i] = e
+        return torch.stack([e for e in out if e is not None])
 
     @torch.inference_mode()
     def encode_texts(self, texts: Sequence[str]) -> torch.Tensor:
         """L2-normalised float32 embeddings ``(N, D)``; each distinct text is encoded once."""
         unique = list(dict.fromkeys(texts))
-        long = [t for t, n in zip(unique, self.token_lengths(unique)) if n > self.context_length]
-        if long:
-            warnings.warn(f"{self.name}: {len(long)} text(s) exceed the text encoder's {self.context_length} "
-                          f"tokens and are truncated (first: {long[0][:60]!r})", CaptionTruncationWarning,
-                          stacklevel=3)
+        warn_long(self.name, unique, self.token_lengths(unique), self.context_length)
         emb = torch.cat([self.encode_text_batch(unique[s:s + self.batch_size]).float()
                          for s in range(0, len(unique), self.batch_size)])
         emb = emb / emb.norm(dim=-1, keepdim=True)
@@ -155,19 +159,30 @@ class VideoEmbeddingScorer(Scorer):
 
     def score(self, media: Sequence[Media], texts: Sequence[str], *,  # type: ignore[override]
               templates: Templates | None = None, num_frames: int | None = None) -> torch.Tensor:
-        """The M x N matrix: M + N encodes and one product (cosines averaged over the K embeddings)."""
+        """The M x N matrix: M + N encodes and one matrix product."""
         self._check_frames(num_frames)
-        vid = self.encode_media(media)
-        txt = self.encode_texts(texts)
-        return torch.einsum("mkd,nd->mn", vid, txt).div(vid.shape[1]).float().cpu()
+        return (self.encode_media(media) @ self.encode_texts(texts).T).float().cpu()
 
     def score_pairs(self, media: Sequence[Media], texts: Sequence[str], *,  # type: ignore[override]
                     templates: Templates | None = None, num_frames: int | None = None) -> torch.Tensor:
         """Scores of the aligned pairs ``(media[k], texts[k])``."""
         self._check_frames(num_frames)
-        vid = self.encode_media(media)
-        txt = self.encode_texts(texts)
-        return torch.einsum("kfd,kd->k", vid, txt).div(vid.shape[1]).float().cpu()
+        return (self.encode_media(media) * self.encode_texts(texts)).sum(-1).float().cpu()
+
+
+def check_frames(name: str, expected: int, given: int | None) -> None:
+    """Refuse a ``num_frames`` other than the model's (the reference refuses it too)."""
+    if given is not None and given != expected:
+        raise ValueError(f"model {name!r} takes exactly {expected} frames per video (as the reference), but "
+                         f"num_frames={given} was given; leave num_frames unset")
+
+
+def warn_long(name: str, texts: Sequence[str], lengths: Sequence[int], limit: int) -> None:
+    """Warn once per call when texts exceed the text encoder's context (they are cut, as the reference does)."""
+    long = [t for t, n in zip(texts, lengths) if n > limit]
+    if long:
+        warnings.warn(f"{name}: {len(long)} text(s) exceed the text encoder's {limit} tokens and are truncated "
+                      f"(first: {long[0][:60]!r})", CaptionTruncationWarning, stacklevel=4)
 
 
 class LanguageBindVideoScorer(VideoEmbeddingScorer):
@@ -219,7 +234,7 @@ class LanguageBindVideoScorer(VideoEmbeddingScorer):
 
     def encode_media_batch(self, frames: list[list[Any]]) -> torch.Tensor:
         pixels = torch.stack([self.preprocess(f) for f in frames]).to(self.device, self.dtype)
-        return self.model.encode_video(pixels).unsqueeze(1)
+        return self.model.encode_video(pixels).unsqueeze(1)  # one pooled embedding per video
 
     def encode_text_batch(self, texts: list[str]) -> torch.Tensor:
         enc = self.tokenizer(texts, max_length=self.context_length, truncation=True, padding=True,
@@ -228,3 +243,203 @@ class LanguageBindVideoScorer(VideoEmbeddingScorer):
 
     def token_lengths(self, texts: Sequence[str]) -> list[int]:
         return [len(ids) for ids in self.tokenizer(list(texts), truncation=False, verbose=False)["input_ids"]]
+
+
+#: ImageNet pixel statistics (UMT's and InternVideo2's transforms)
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+class UMTLoader:
+    """Loading and preprocessing shared by the UMT CLIP and ITM scorers (mixed into a :class:`Scorer`).
+
+    Options (filled in from the model name): ``repo_id`` / ``checkpoint`` (the video-text model),
+    ``vision_repo_id`` / ``vision_checkpoint`` (the vision pre-training checkpoint) and ``text_repo_id`` (the
+    BERT repo: tokenizer, and text weights), ``frames`` (4), ``max_text_tokens`` (32); ``revision``,
+    ``cache_dir``. The two fallback checkpoints are read only for weights the main one lacks, in the
+    reference's order of precedence (main over vision pre-training / BERT).
+    """
+
+    options: dict[str, Any]
+    name: str
+    device: Any
+    dtype: Any
+
+    def load_umt(self) -> None:
+        """Build the model from the main checkpoint's shapes and load it, every key accounted for."""
+        from transformers import BertTokenizer
+
+        from .umt import UMTModel, normalise_keys, unused_reason
+
+        o = self.options
+        kw = {"revision": o.get("revision"), "cache_dir": o.get("cache_dir")}
+        main = hub_file(str(o.get("path") or o["repo_id"]), [o["checkpoint"]], **kw)
+        state = normalise_keys(read_state_dict(main))
+        self.weights_revision = snapshot_revision(main)
+        model = UMTModel(state)
+        own = model.state_dict()
+        #: where each loaded weight came from, and the unused checkpoint keys with the reason
+        self.key_sources: dict[str, str] = {k: "main" for k in own if k in state}
+        self.unused_keys: dict[str, str] = {}
+        for k in state:
+            if k not in own:
+                why = unused_reason(k)
+                if why is None:
+                    raise ValueError(f"UMT checkpoint {main.name}: key {k!r} is neither a weight of the model "
+                                     "nor a known training-only key; this checkpoint is not the published layout")
+                self.unused_keys[k] = why
+        missing = [k for k in own if k not in state]
+        if any(k.startswith("vision_encoder.") for k in missing):
+            pre = read_state_dict(hub_file(str(o["vision_repo_id"]), [o["vision_checkpoint"]], **kw))
+            for k in [k for k in missing if k.startswith("vision_encoder.")]:
+                if k[len("vision_encoder."):] in pre:
+                    state[k] = pre[k[len("vision_encoder."):]]
+                    self.key_sources[k] = "vision pre-training"
+        if any(k.startswith("text_encoder.") and k not in state for k in missing):
+            bert = read_state_dict(hub_file(str(o["text_repo_id"]), ["pytorch_model.bin", "model.safetensors"], **kw))
+            bert = {(k[len("bert."):] if k.startswith("bert.") else k): v for k, v in bert.items()}
+            for k in [k for k in missing if k.startswith("text_encoder.") and k not in state]:
+                if k[len("text_encoder."):] in bert:
+                    state[k] = bert[k[len("text_encoder."):]]
+                    self.key_sources[k] = "text encoder repo"
+        still = [k for k in own if k not in state]
+        if still:
+            raise ValueError(f"UMT checkpoint {main.name} lacks {still[:6]} (also not in the vision pre-training "
+                             "or BERT checkpoints)")
+        bad = [k for k in own if own[k].shape != state[k].shape]
+        if bad:
+            raise ValueError(f"UMT checkpoint: wrong shapes for {bad[:5]}")
+        model.load_state_dict({k: state[k].float() for k in own}, strict=True)
+        self.model = model.eval().to(device=self.device, dtype=self.dtype)
+        self.tokenizer = BertTokenizer.from_pretrained(str(o["text_repo_id"]), **{k: v for k, v in kw.items() if v})
+        self.num_frames = int(o.get("frames", 4))
+        self.context_length = int(o.get("max_text_tokens", 32))
+
+    def media_frames(self, item: Media) -> list[Any]:
+        """A video's ``min(frames, length)`` frames at :func:`linspace_indices`; an image is a one-frame video
+        (the position table covers any number of frames)."""
+        if isinstance(item, Image):
+            return [item.image]
+        n = item.info.num_frames
+        return item.frames(linspace_indices(n, min(self.num_frames, n)))
+
+    def preprocess(self, frames: list[Any]) -> torch.Tensor:
+        """PIL frames -> ``(T, 3, 224, 224)``: bicubic resize of the uint8 frames to 224 x 224 (antialiased,
+        torchvision), /255, ImageNet mean/std."""
+        from torchvision.transforms import InterpolationMode
+        from torchvision.transforms.functional import resize
+
+        video = torch.from_numpy(np.stack([np.asarray(f.convert("RGB")) for f in frames])).permute(0, 3, 1, 2)
+        video = resize(video, [224, 224], interpolation=InterpolationMode.BICUBIC, antialias=True)
+        video = video.float() / 255.0
+        mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+        std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+        return (video - mean) / std
+
+    def tokenize(self, texts: list[str]) -> Any:
+        return self.tokenizer(texts, max_length=self.context_length, truncation=True, padding=True,
+                              return_tensors="pt")
+
+    def token_lengths(self, texts: Sequence[str]) -> list[int]:
+        return [len(ids) for ids in self.tokenizer(list(texts), truncation=False, verbose=False)["input_ids"]]
+
+
+class UMTCLIPScorer(UMTLoader, VideoEmbeddingScorer):
+    """UMT CLIPScore: the mean over the sampled frames of ``cos(vision_proj(frame), text_proj(text CLS))``."""
+
+    def load(self) -> None:
+        self.load_umt()
+
+    def encode_media_batch(self, frames: list[list[Any]]) -> torch.Tensor:
+        pixels = torch.stack([self.preprocess(f) for f in frames]).to(self.device, self.dtype)
+        return self.model.encode_video(pixels)[1]
+
+    def encode_text_batch(self, texts: list[str]) -> torch.Tensor:
+        enc = self.tokenize(texts)
+        feats = self.model.text_encoder.encode_text(enc["input_ids"].to(self.device),
+                                                    enc["attention_mask"].to(self.device))
+        return self.model.text_proj(feats[:, 0])
+
+
+ITM_OUTPUTS = ("logit", "probability")
+
+
+class UMTITMScorer(UMTLoader, Scorer):
+    """UMT ITMScore: the matching head on the fused text CLS token.
+
+    ``itm_output="logit"`` (default, as the reference returned it): the raw logit of the "match" class;
+    ``"probability"``: its softmax probability. Each video and each distinct text is encoded once per call;
+    the fusion layers run on batches of ``batch_size`` (video, text) pairs.
+    """
+
+    call_options: ClassVar[dict[str, Any]] = {"num_frames": None}
+    default_batch_size = 16
+    default_dtype = torch.float32
+
+    def load(self) -> None:
+        out = self.options.get("itm_output", "logit")
+        if out not in ITM_OUTPUTS:
+            raise ValueError(f"itm_output must be one of {ITM_OUTPUTS}, but got {out!r}: 'logit' is the raw "
+                             "match logit (the reference's number), 'probability' its softmax")
+        self.itm_output = out
+        self.load_umt()
+
+    def _check_frames(self, num_frames: int | None) -> None:
+        check_frames(self.name, self.num_frames, num_frames)
+
+    @torch.inference_mode()
+    def _video_tokens(self, media: Sequence[Media]) -> list[torch.Tensor]:
+        """Each item's vision tokens ``(T*P, D)``, encoded in batches of items with the same frame count."""
+        out: list[torch.Tensor | None] = [None] * len(media)
+        for s in range(0, len(media), self.batch_size):
+            groups: dict[int, list[tuple[int, torch.Tensor]]] = {}
+            for i in range(s, min(s + self.batch_size, len(media))):
+                pixels = self.preprocess(self.media_frames(media[i]))
+                groups.setdefault(pixels.shape[0], []).append((i, pixels))
+            for items in groups.values():
+                batch = torch.stack([p for _, p in items]).to(self.device, self.dtype)
+                for (i, _), tok in zip(items, self.model.encode_video(batch)[0]):
+                    out[i] = tok
+        return [t for t in out if t is not None]
+
+    @torch.inference_mode()
+    def _pairs(self, media: Sequence[Media], texts: Sequence[str], pairs: list[tuple[int, int]]) -> torch.Tensor:
+        tokens = self._video_tokens(media)
+        unique = list(dict.fromkeys(texts))
+        warn_long(self.name, unique, self.token_lengths(unique), self.context_length)
+        enc = self.tokenize(unique)
+        ids, mask = enc["input_ids"].to(self.device), enc["attention_mask"].to(self.device)
+        feats = torch.cat([self.model.text_encoder.encode_text(ids[s:s + self.batch_size], mask[s:s + self.batch_size])
+                           for s in range(0, len(unique), self.batch_size)])
+        where = [unique.index(t) for t in texts]
+        out = torch.empty(len(pairs), dtype=torch.float32)
+        starts = range(0, len(pairs), self.batch_size)
+        for s in progress_bar(starts, enabled=self.progress if len(starts) > 1 else False, total=len(starts),
+                              desc=f"{self.name} pairs", unit="batch"):
+            chunk = pairs[s:s + self.batch_size]
+            mem = [tokens[i] for i, _ in chunk]
+            longest = max(m.shape[0] for m in mem)
+            memory = torch.zeros(len(chunk), longest, mem[0].shape[1], device=self.device, dtype=self.dtype)
+            memory_mask = torch.zeros(len(chunk), longest, device=self.device, dtype=torch.long)
+            for k, m in enumerate(mem):
+                memory[k, : m.shape[0]] = m
+                memory_mask[k, : m.shape[0]] = 1
+            rows = torch.tensor([where[j] for _, j in chunk], device=self.device)
+            fused = self.model.text_encoder.fuse(feats[rows], mask[rows], memory, memory_mask)
+            logits = self.model.itm_head(fused[:, 0]).float()
+            val = logits.softmax(-1)[:, 1] if self.itm_output == "probability" else logits[:, 1]
+            out[s:s + len(chunk)] = val.cpu()
+        return out
+
+    def score(self, media: Sequence[Media], texts: Sequence[str], *,  # type: ignore[override]
+              templates: Templates | None = None, num_frames: int | None = None) -> torch.Tensor:
+        """The M x N matrix: M video encodes, N text encodes, M x N fused pairs in batches."""
+        self._check_frames(num_frames)
+        pairs = [(i, j) for i in range(len(media)) for j in range(len(texts))]
+        return self._pairs(media, texts, pairs).view(len(media), len(texts))
+
+    def score_pairs(self, media: Sequence[Media], texts: Sequence[str], *,  # type: ignore[override]
+                    templates: Templates | None = None, num_frames: int | None = None) -> torch.Tensor:
+        """Scores of the aligned pairs ``(media[k], texts[k])``."""
+        self._check_frames(num_frames)
+        return self._pairs(media, texts, [(k, k) for k in range(len(texts))])

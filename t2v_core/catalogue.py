@@ -57,6 +57,8 @@ FIRST_PARTY: dict[str, tuple[str, ...]] = {
         "umt-l16-25m-clip",
         "umt-b16-25m-itm",
         "umt-l16-25m-itm",
+        "internvideo2-1b-stage2-clip",
+        "internvideo2-1b-stage2-itm",
     ),
     "t2v-openclip": ("hpsv2", "hpsv2.1", "pickscore-v1", "openai:ViT-B-32", "openai:ViT-L-14"),
 }

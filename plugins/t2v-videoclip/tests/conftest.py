@@ -36,6 +36,9 @@ UMT_REPOS = {
 }
 
 
+IV2 = DATA / "internvideo2"
+
+
 def lb_folder(dest: Path, variant: str) -> Path:
     """A checkpoint folder as the repos hold it: config, weights and the CLIP tokenizer files."""
     dest.mkdir(parents=True, exist_ok=True)
@@ -58,6 +61,9 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Path:
         make_fake_hf_cache(cache, repo, files)
     make_fake_hf_cache(cache, "zhiqiulin/l16_ptk710_f8_res224",
                        {"l16_ptk710_f8_res224.pth": (UMT / "umt_l16_25m" / "l16_ptk710_f8_res224.pth").read_bytes()})
+    make_fake_hf_cache(cache, "zhiqiulin/internvideo2_1b_stage2",
+                       {"internvideo2_1b_stage2.pth": (IV2 / "internvideo2_1b_stage2.pth").read_bytes()})
+    make_fake_hf_cache(cache, "google-bert/bert-large-uncased", IV2 / "bert-large-uncased")
     with offline_hf_cache(cache):
         yield cache
 
@@ -66,6 +72,12 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def umt_golden() -> dict:
     """The reference's UMT CLIP and ITM scores on the committed checkpoints and videos."""
     return json.loads((UMT / "golden.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def iv2_golden() -> dict:
+    """The reference's InternVideo2 CLIP and ITM scores on the committed checkpoint and videos."""
+    return json.loads((IV2 / "golden.json").read_text())
 
 
 @pytest.fixture(scope="session")

@@ -44,6 +44,26 @@ def umt_specs() -> list[ScorerSpec]:
     return specs
 
 
+INTERNVIDEO2_REPO = "zhiqiulin/internvideo2_1b_stage2"
+
+
+def internvideo2_specs() -> list[ScorerSpec]:
+    """InternVideo2 1B stage 2 as ``clip`` and ``itm`` scorers."""
+    options = {"repo_id": INTERNVIDEO2_REPO, "checkpoint": "internvideo2_1b_stage2.pth",
+               "text_repo_id": "google-bert/bert-large-uncased", "max_text_tokens": 40, "heads": 16, "pool_heads": 16}
+    weights = (INTERNVIDEO2_REPO, "google-bert/bert-large-uncased")
+    return [
+        ScorerSpec(name="internvideo2-1b-stage2-clip", kind="clip", scorer="t2v_videoclip.scorer:InternVideo2CLIPScorer",
+                   media=MEDIA, weights=weights, options=options,
+                   description="CLIPScore with InternVideo2 1B stage 2: cosine of the pooled video and text "
+                               "embeddings, 4 frames"),
+        ScorerSpec(name="internvideo2-1b-stage2-itm", kind="itm", scorer="t2v_videoclip.scorer:InternVideo2ITMScorer",
+                   media=MEDIA, weights=weights, options={**options, "itm_output": "logit"},
+                   description="ITMScore with InternVideo2 1B stage 2: the match logit of its video-text "
+                               "matching head, 4 frames"),
+    ]
+
+
 def languagebind_specs() -> list[ScorerSpec]:
     """The four LanguageBind Video checkpoints as ``clip`` scorers."""
     return [
@@ -64,5 +84,5 @@ def languagebind_specs() -> list[ScorerSpec]:
 @hookimpl
 def register_scorers(register: Callable[[Any], None]) -> None:
     """Register the video CLIP and ITM scorers."""
-    for spec in languagebind_specs() + umt_specs():
+    for spec in languagebind_specs() + umt_specs() + internvideo2_specs():
         register(spec)

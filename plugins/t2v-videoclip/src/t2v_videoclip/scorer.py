@@ -443,3 +443,62 @@ class UMTITMScorer(UMTLoader, Scorer):
         """Scores of the aligned pairs ``(media[k], texts[k])``."""
         self._check_frames(num_frames)
         return self._pairs(media, texts, [(k, k) for k in range(len(texts))])
+
+
+class InternVideo2Loader(UMTLoader):
+    """Loading for the InternVideo2 stage-2 scorers: one checkpoint, every key loaded or listed as unused.
+
+    Options (filled in from the model name): ``repo_id`` / ``checkpoint``, ``text_repo_id`` (the BERT
+    tokenizer), ``max_text_tokens`` (40), ``heads`` / ``pool_heads`` (16: the 1B ViT's); ``path``,
+    ``revision``, ``cache_dir``.
+    """
+
+    def load_umt(self) -> None:
+        from transformers import BertTokenizer
+
+        from .internvideo2 import InternVideo2Model, unused_reason
+        from .umt import normalise_keys
+
+        o = self.options
+        kw = {"revision": o.get("revision"), "cache_dir": o.get("cache_dir")}
+        main = hub_file(str(o.get("path") or o["repo_id"]), [o["checkpoint"]], **kw)
+        state = normalise_keys(read_state_dict(main))
+        self.weights_revision = snapshot_revision(main)
+        model = InternVideo2Model(state, int(o.get("heads", 16)), int(o.get("pool_heads", 16)))
+        own = model.state_dict()
+        self.key_sources = {k: "main" for k in own if k in state}
+        self.unused_keys = {}
+        for k in state:
+            if k not in own:
+                why = unused_reason(k)
+                if why is None:
+                    raise ValueError(f"InternVideo2 checkpoint {main.name}: key {k!r} is neither a weight of the "
+                                     "model nor a known training-only key; this is not the published layout")
+                self.unused_keys[k] = why
+        missing = [k for k in own if k not in state]
+        if missing:
+            raise ValueError(f"InternVideo2 checkpoint {main.name} lacks {missing[:6]}")
+        bad = [k for k in own if own[k].shape != state[k].shape]
+        if bad:
+            raise ValueError(f"InternVideo2 checkpoint: wrong shapes for {bad[:5]}")
+        model.load_state_dict({k: state[k].float() for k in own}, strict=True)
+        self.model = model.eval().to(device=self.device, dtype=self.dtype)
+        self.tokenizer = BertTokenizer.from_pretrained(str(o["text_repo_id"]), **{k: v for k, v in kw.items() if v})
+        self.num_frames = model.num_frames
+        self.context_length = int(o.get("max_text_tokens", 40))
+
+    def media_frames(self, item: Media) -> list[Any]:
+        """A video's ``frames`` frames at :func:`linspace_indices` (a video shorter than that repeats frames;
+        the reference fails on it); an image is a one-frame video (the checkpoint has an image position table)."""
+        if isinstance(item, Image):
+            return [item.image]
+        return item.frames(linspace_indices(item.info.num_frames, self.num_frames))
+
+
+class InternVideo2CLIPScorer(InternVideo2Loader, UMTCLIPScorer):
+    """InternVideo2 CLIPScore: ``cos(vision_proj(attention-pooled video), text_proj(text CLS))``."""
+
+
+class InternVideo2ITMScorer(InternVideo2Loader, UMTITMScorer):
+    """InternVideo2 ITMScore: the match logit (or, with ``itm_output="probability"``, its softmax) of the
+    matching head on the fused text CLS token."""

@@ -3,11 +3,12 @@
     python benchmarks/bench_videoclip.py [--videos 8] [--texts 8] [--device cpu] [--full]
 
 Random-weight models in the published checkpoint layouts are saved in a temporary offline Hugging Face cache
-under the real repo ids and loaded by name (``languagebind-video-ft``, ``umt-b16-25m-clip``,
-``umt-b16-25m-itm``), as a user would. Inputs are at real sizes: 224 px frames, LanguageBind's 8 frames
-(ViT patch 14: 257 tokens a frame), UMT's 4 frames (patch 16: 784 video tokens), decoded from real video files.
-The towers are narrowed by default (2 layers of width 128) so that the per-pair baseline finishes on a small
-CPU; ``--full`` uses the real widths and depths (ViT-L/14 + CLIP text; ViT-B/16 + BERT-base).
+under the real repo ids and loaded by name (``languagebind-video-ft``, ``umt-b16-25m-{clip,itm}``,
+``internvideo2-1b-stage2-{clip,itm}``), as a user would. Inputs are at real sizes: 224 px frames, LanguageBind's
+8 frames (ViT patch 14: 257 tokens a frame), UMT's 4 (patch 16: 784 video tokens), InternVideo2's 4 (patch 14:
+1025 tokens), decoded from real video files. The towers are narrowed by default (2 ViT blocks of width 128,
+176 for InternVideo2) so that the per-pair baseline finishes on a small CPU; ``--full`` uses the real widths
+and depths (ViT-L/14 + CLIP text; ViT-B/16 + BERT-base; the 1B ViT + BERT-large).
 
 The baseline (same process, same model): ``per pair``, one ``score_pairs`` call per (video, text) pair, which
 decodes and encodes the video again for every text, as the reference does. Every baseline result is checked
@@ -84,6 +85,33 @@ def umt_state(full: bool) -> dict:
     return {"model": state}
 
 
+def internvideo2_state(full: bool) -> dict:
+    """A random InternVideo2 stage-2 state dict in the published layout (``{"module": ...}``)."""
+    import torch
+    from t2v_videoclip.internvideo2 import InternVideo2Vision
+    from t2v_videoclip.umt import XBert
+    from torch import nn
+
+    vocab = len((TOKENIZERS / "umt" / "bert-base-uncased" / "vocab.txt").read_text().split())
+    vw, vd, tw, tl, fusion = (1408, 40, 1024, 24, 19) if full else (176, 2, 128, 4, 2)
+    clip_dim, embed = (768, 512) if full else (64, 48)
+    arch = {"dim": vw, "patch": 14, "heads": 16, "pool_heads": 16, "depth": vd, "hidden": int(vw * 48 / 11),
+            "qkv_bias": False, "video_positions": 1 + 4 * 256, "image_positions": 1 + 256, "clip_dim": clip_dim}
+    torch.manual_seed(0)
+    parts = {
+        "vision_encoder": InternVideo2Vision(arch),
+        "text_encoder.bert": XBert(vocab, tw, tl, 4 * tw, 512 if full else 48, 2, fusion, vw),
+        "vision_proj": nn.Linear(clip_dim, embed),
+        "text_proj": nn.Linear(tw, embed),
+        "itm_head": nn.Linear(tw, 2),
+    }
+    state = {}
+    for prefix, module in parts.items():
+        for k, v in module.state_dict().items():
+            state[f"{prefix}.{k}"] = torch.randn_like(v) * 0.05 if v.is_floating_point() else v
+    return {"module": state}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--videos", type=int, default=8)
@@ -116,6 +144,10 @@ def main() -> None:
     torch.save(umt_state(args.full), buf)
     make_fake_hf_cache(cache, "zhiqiulin/umt_b16_25m", {"umt_b16_25m.pth": buf.read_bytes()})
     make_fake_hf_cache(cache, "bert-base-uncased", TOKENIZERS / "umt" / "bert-base-uncased")
+    buf = src / "internvideo2_1b_stage2.pth"
+    torch.save(internvideo2_state(args.full), buf)
+    make_fake_hf_cache(cache, "zhiqiulin/internvideo2_1b_stage2", {"internvideo2_1b_stage2.pth": buf.read_bytes()})
+    make_fake_hf_cache(cache, "google-bert/bert-large-uncased", TOKENIZERS / "umt" / "bert-base-uncased")
 
     rng = np.random.default_rng(0)
     videos = []
@@ -130,7 +162,9 @@ def main() -> None:
           f"{'real' if args.full else 'narrowed'} towers, random weights, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads")
     for name, front in (("languagebind-video-ft", t2v_core.CLIPScore), ("umt-b16-25m-clip", t2v_core.CLIPScore),
-                        ("umt-b16-25m-itm", t2v_core.ITMScore)):
+                        ("umt-b16-25m-itm", t2v_core.ITMScore),
+                        ("internvideo2-1b-stage2-clip", t2v_core.CLIPScore),
+                        ("internvideo2-1b-stage2-itm", t2v_core.ITMScore)):
         score = front(model=name, device=args.device)
         scorer = score.model
         media = scorer.load_media(videos)
@@ -145,7 +179,7 @@ def main() -> None:
         t_pair = time.perf_counter() - t0
         dev = float(((pairs - ours).abs() / ours.abs().clamp(min=1e-6)).max())
         assert dev < 1e-4, f"{name}: per-pair scores differ from the M x N matrix by {dev:.2e} (relative)"
-        print(f"{name:>22}: M x N {t_ours:7.2f} s, per pair {t_pair:7.2f} s, "
+        print(f"{name:>27}: M x N {t_ours:7.2f} s, per pair {t_pair:7.2f} s, "
               f"ratio per pair / t2v-videoclip = {t_pair / t_ours:.1f}x (max rel. deviation {dev:.1e})",
               flush=True)
     tmp.cleanup()

@@ -41,6 +41,9 @@ PLUGINS: dict[str, tuple[str, list[str], list[str], list[str]]] = {
     "openclip": (TORCH_VISION, ["plugins/t2v-openclip[test]"], [], ["plugins/t2v-openclip/tests"]),
     # InstructBLIP / BLIP-2 on transformers' native classes; own PIL preprocessing, so no torchvision.
     "blip": (TORCH_CPU, ["plugins/t2v-blip[test]"], [], ["plugins/t2v-blip/tests"]),
+    # Video CLIP / ITM (LanguageBind, UMT, InternVideo2): our own model code; torchvision for UMT's bicubic
+    # resize (the reference's op). decord comes with the [test] extra, for the backend parity tests.
+    "videoclip": (TORCH_VISION, ["plugins/t2v-videoclip[test]"], [], ["plugins/t2v-videoclip/tests"]),
     # Hosted models: the official clients only; torch only because the core needs it.
     "api": (TORCH_CPU, ["plugins/t2v-api[test]"], [], ["plugins/t2v-api/tests"]),
     # Benchmarks, run end to end with the example plugin's closed-form scorer.

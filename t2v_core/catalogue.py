@@ -48,6 +48,18 @@ FIRST_PARTY: dict[str, tuple[str, ...]] = {
         "gemini-2.5-pro",
         "gemini-2.5-flash",
     ),
+    "t2v-videoclip": (
+        "languagebind-video-v1.5-ft",
+        "languagebind-video-ft",
+        "languagebind-video-v1.5",
+        "languagebind-video",
+        "umt-b16-25m-clip",
+        "umt-l16-25m-clip",
+        "umt-b16-25m-itm",
+        "umt-l16-25m-itm",
+        "internvideo2-1b-stage2-clip",
+        "internvideo2-1b-stage2-itm",
+    ),
     "t2v-openclip": ("hpsv2", "hpsv2.1", "pickscore-v1", "openai:ViT-B-32", "openai:ViT-L-14"),
     "t2v-blip": (
         "instructblip-flant5-xl",

@@ -13,6 +13,9 @@ FIRST_PARTY: dict[str, tuple[str, ...]] = {
         "clip-flant5-xxl-no-system",
         "clip-flant5-xxl-no-system-no-user",
     ),
+    "t2v-llava": (
+        "llava-v1.5-7b",
+    ),
     "t2v-qwen": (
         "qwen2-vl-2b",
         "qwen2-vl-7b",
@@ -55,6 +58,7 @@ FIRST_PARTY: dict[str, tuple[str, ...]] = {
 FIRST_PARTY_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^clip-flant5-"), "t2v-clipflant5"),
     (re.compile(r"^qwen(2|2\.5|3)-vl-"), "t2v-qwen"),
+    (re.compile(r"^(llava-v1\.[56]-|sharegpt4v-)"), "t2v-llava"),
     (re.compile(r"^internvl"), "t2v-internvl"),
     (re.compile(r"^(gpt-|o[1-9]|gemini-|openai-compatible)"), "t2v-api"),
     (re.compile(r"^[A-Za-z0-9_.\-]+:[A-Za-z0-9_.\-/]+$"), "t2v-openclip"),

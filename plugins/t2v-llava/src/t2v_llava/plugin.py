@@ -1,0 +1,35 @@
+"""Registration only: imported at plugin discovery, so it imports nothing heavy."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from t2v_core import ScorerSpec, hookimpl
+
+QUESTION = 'Does this figure show "{}"? Please answer yes or no.'
+ANSWER = "Yes"
+SCORER = "t2v_llava.scorer:LlavaScorer"
+CLIP_L_336 = "openai/clip-vit-large-patch14-336"
+
+# name -> (checkpoint, vision tower repo named by its config, description)
+MODELS: dict[str, tuple[str, str, str]] = {
+    "llava-v1.5-7b": ("liuhaotian/llava-v1.5-7b", CLIP_L_336, "LLaVA-1.5 7B (Vicuna-7B, CLIP-L/336)"),
+}
+
+
+@hookimpl
+def register_scorers(register: Callable[[Any], None]) -> None:
+    """Register the LLaVA-1.5 / ShareGPT4V / LLaVA-1.6 VQAScore models."""
+    for name, (checkpoint, tower, description) in MODELS.items():
+        register(ScorerSpec(
+            name=name,
+            kind="vqa",
+            scorer=SCORER,
+            media=("image", "video"),
+            weights=(checkpoint, tower),
+            question_template=QUESTION,
+            answer_template=ANSWER,
+            options={},
+            description=description,
+        ))

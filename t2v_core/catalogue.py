@@ -15,6 +15,10 @@ FIRST_PARTY: dict[str, tuple[str, ...]] = {
     ),
     "t2v-llava": (
         "llava-v1.5-7b",
+        "llava-v1.5-13b",
+        "sharegpt4v-7b",
+        "sharegpt4v-13b",
+        "llava-v1.6-13b",
     ),
     "t2v-qwen": (
         "qwen2-vl-2b",

@@ -208,3 +208,15 @@ class ReferenceLlava:
         logits = self.lm(inputs_embeds=x).logits[0]
         loss = torch.nn.functional.cross_entropy(logits[:-1], lab[1:], ignore_index=-100)
         return float(torch.exp(-loss))
+
+
+def alias_repo(cache: Path, src: str, dst: str, **config_updates: object) -> Path:
+    """Copy ``src``'s snapshot to repo id ``dst`` (e.g. the 13B name of a tiny 7B checkpoint), editing config.json."""
+    snap = _new_snapshot(cache, dst)
+    for f in snapshot(cache, src).iterdir():
+        shutil.copy(f, snap / f.name)
+    if config_updates:
+        cfg = json.loads((snap / "config.json").read_text())
+        cfg.update(config_updates)
+        (snap / "config.json").write_text(json.dumps(cfg, indent=2))
+    return snap

@@ -9,7 +9,16 @@ from pathlib import Path
 
 import pytest
 import torch
-from _llava_helpers import FIXTURES, GOLDEN, build_llava16, build_share4v
+from _llava_helpers import (
+    FIXTURES,
+    GOLDEN,
+    LLAVA15,
+    SHARE4V,
+    SHARE4V_TOWER,
+    alias_repo,
+    build_llava16,
+    build_share4v,
+)
 
 from t2v_core.testing import offline_hf_cache
 
@@ -30,7 +39,13 @@ def hub_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_weights(hub_cache: Path) -> dict:
     """Tiny ShareGPT4V and LLaVA-1.6 checkpoints in their published layouts, and the tensors written."""
-    return {"share4v": build_share4v(hub_cache), "llava16": build_llava16(hub_cache)}
+    weights = {"share4v": build_share4v(hub_cache), "llava16": build_llava16(hub_cache)}
+    # the 13B names load the same tiny tensors under their own repo ids (what differs is only the id)
+    alias_repo(hub_cache, LLAVA15, "liuhaotian/llava-v1.5-13b")
+    tower_13b = SHARE4V_TOWER.replace("7B", "13B")
+    alias_repo(hub_cache, SHARE4V_TOWER, tower_13b)
+    alias_repo(hub_cache, SHARE4V, SHARE4V.replace("7B", "13B"), mm_vision_tower=tower_13b)
+    return weights
 
 
 @pytest.fixture(scope="session")

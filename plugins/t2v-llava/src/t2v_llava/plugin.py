@@ -15,6 +15,14 @@ CLIP_L_336 = "openai/clip-vit-large-patch14-336"
 # name -> (checkpoint, vision tower repo named by its config, description)
 MODELS: dict[str, tuple[str, str, str]] = {
     "llava-v1.5-7b": ("liuhaotian/llava-v1.5-7b", CLIP_L_336, "LLaVA-1.5 7B (Vicuna-7B, CLIP-L/336)"),
+    "llava-v1.5-13b": ("liuhaotian/llava-v1.5-13b", CLIP_L_336,
+                       "LLaVA-1.5 13B (Vicuna-13B, CLIP-L/336): the VQAScore paper's LLaVA"),
+    "sharegpt4v-7b": ("Lin-Chen/ShareGPT4V-7B", "Lin-Chen/ShareGPT4V-7B_Pretrained_vit-large336-l12",
+                      "ShareGPT4V 7B (LLaVA-1.5 architecture, its own fine-tuned CLIP-L/336 tower)"),
+    "sharegpt4v-13b": ("Lin-Chen/ShareGPT4V-13B", "Lin-Chen/ShareGPT4V-13B_Pretrained_vit-large336-l12",
+                       "ShareGPT4V 13B (LLaVA-1.5 architecture, its own fine-tuned CLIP-L/336 tower)"),
+    "llava-v1.6-13b": ("liuhaotian/llava-v1.6-vicuna-13b", CLIP_L_336,
+                       "LLaVA-1.6 Vicuna-13B weights, run as the reference does: one padded 336 px tile"),
 }
 
 

@@ -192,10 +192,20 @@ class ReferenceLlava:
         side = max(w, h)
         canvas = Image.new("RGB", (side, side), tuple(int(x * 255) for x in self.proc.image_mean))
         canvas.paste(image, ((side - w) // 2, (side - h) // 2))
-        px = self.proc(images=[canvas], return_tensors="pt")["pixel_values"]
+        return self.score_features(self.features([canvas])[0], question, answer)
+
+    @torch.no_grad()
+    def features(self, images: list[Image.Image]) -> torch.Tensor:
+        """CLIP's second-to-last layer without CLS, through the projector, for already-sized tiles."""
+        px = self.proc(images=images, return_tensors="pt")["pixel_values"]
         feats = self.tower(px, output_hidden_states=True).hidden_states[-2][:, 1:]
         w0, b0, w2, b2 = self.proj
-        feats = torch.nn.functional.gelu(feats @ w0.T + b0) @ w2.T + b2
+        return torch.nn.functional.gelu(feats @ w0.T + b0) @ w2.T + b2
+
+    @torch.no_grad()
+    def score_features(self, feats: torch.Tensor, question: str, answer: str) -> float:
+        """The reference's score given one image's ``(tokens, hidden)`` features."""
+        feats = feats[None]
         q_part = SYSTEM + " USER: <image>\n" + question + " ASSISTANT: "
         ids = self.ids(q_part + answer + "</s>")
         labels = list(ids)

@@ -60,7 +60,9 @@ class LlavaScorer(ImageOnlyMixin, Scorer):
         checkpoint: a local folder or repo id to load instead of the spec's weights.
         revision: the Hub revision of the checkpoint.
         image_aspect_ratio: ``"pad"`` (pad to a square with the processor mean, one tile: the reference, also
-            for LLaVA-1.6) or ``"square"`` (no padding: resize and centre-crop).
+            for LLaVA-1.6), ``"square"`` (no padding: resize and centre-crop), or ``"anyres"`` (LLaVA-1.6 as
+            its authors run it: AnyRes tiles from the checkpoint's ``image_grid_pinpoints``, unpadded, with
+            ``image_newline``; see :mod:`t2v_llava.anyres`).
     Call options: ``num_frames`` (frames of a video laid side by side with a 10 px black gap; default 8, as
     the reference).
     """
@@ -87,8 +89,8 @@ class LlavaScorer(ImageOnlyMixin, Scorer):
             raise TypeError(f"model {self.name!r} got unexpected option(s) {unknown}; it accepts: "
                             f"{', '.join(_OPTIONS)}")
         self.image_aspect_ratio = self.options.get("image_aspect_ratio", "pad")
-        if self.image_aspect_ratio not in ("pad", "square"):
-            raise ValueError(f"model {self.name!r}: image_aspect_ratio must be 'pad' or 'square', got "
+        if self.image_aspect_ratio not in ("pad", "square", "anyres"):
+            raise ValueError(f"model {self.name!r}: image_aspect_ratio must be 'pad', 'square' or 'anyres', got "
                              f"{self.image_aspect_ratio!r}")
         weights = self.options.get("checkpoint") or self.spec.weights[0]
         revision = self.options.get("revision")
@@ -107,6 +109,14 @@ class LlavaScorer(ImageOnlyMixin, Scorer):
         # the reference resized with PIL; transformers 5's torchvision backend lands ~4e-3 away
         self.processor = AutoImageProcessor.from_pretrained(self.config["mm_vision_tower"], backend="pil")
         self.pad_color = tuple(int(x * 255) for x in self.processor.image_mean)
+        if self.image_aspect_ratio == "anyres":
+            if not self.config.get("image_grid_pinpoints"):
+                raise ValueError(f"model {self.name!r}: image_aspect_ratio='anyres' needs image_grid_pinpoints in "
+                                 f"the checkpoint's config (LLaVA-1.6 has them; {weights!r} does not)")
+            self.merge = self.config.get("mm_patch_merge_type", "flat")
+            if self.merge == "spatial_unpad" and self.model.image_newline is None:
+                raise ValueError(f"model {self.name!r}: {weights!r} has no model.image_newline, which "
+                                 "image_aspect_ratio='anyres' with spatial_unpad needs")
         self.weights_revision = weights_revision(weights, revision)
         self._token_cache: dict[str, list[int]] = {}
         self._before = self._chunks(PROMPT_BEFORE + IMAGE_TOKEN)[0]
@@ -149,9 +159,20 @@ class LlavaScorer(ImageOnlyMixin, Scorer):
         return self.processor(images=list(images), return_tensors="pt")["pixel_values"]
 
     @torch.inference_mode()
-    def encode_images(self, images: Sequence[PILImage.Image]) -> torch.Tensor:
-        """Projected image features ``(len(images), tokens, hidden)``."""
-        return self.model.encode_images(self._pixels(images).to(self.device))
+    def encode_images(self, images: Sequence[PILImage.Image]) -> list[torch.Tensor]:
+        """Projected image features, one ``(tokens, hidden)`` tensor per image (576 tokens for a 336 px tile)."""
+        if self.image_aspect_ratio != "anyres":
+            return list(self.model.encode_images(self._pixels(images).to(self.device)))
+        from .anyres import pack, tiles
+
+        pinpoints = self.config["image_grid_pinpoints"]
+        side = self.processor.crop_size["height"]
+        out = []
+        for im in images:
+            parts, grid = tiles(im, pinpoints, side)
+            feats = self.model.encode_images(self._pixels(parts).to(self.device))
+            out.append(pack(feats, grid, im.size, self.model.image_newline, self.merge))
+        return out
 
     # ------------------------------------------------------------------ scoring
     @torch.inference_mode()
@@ -176,15 +197,21 @@ class LlavaScorer(ImageOnlyMixin, Scorer):
         for s in progress_bar(blocks, enabled=self.progress, total=len(blocks), desc=self.name, unit="block"):
             block = image_ids[s:s + self.batch_size]
             feats = self.encode_images([images[i] for i in block])
-            b = len(block)
-            prefix = torch.cat([before.expand(b, -1, -1), feats.to(before.dtype), head_emb.expand(b, -1, -1)], 1)
-            cache = DynamicCache()
-            lm.model(inputs_embeds=prefix, use_cache=True, **{_cache_kw(lm.model): cache})
-            plen = prefix.shape[1]
-            rows = [(r, k) for r, i in enumerate(block) for k in by_image[i]]
-            for cs in range(0, len(rows), self.batch_size):
-                chunk = rows[cs:cs + self.batch_size]
-                self._run_suffixes(cache, plen, common, [(r, texts[pairs[k][1]], k) for r, k in chunk], out)
+            # images with the same number of tokens (all of them, but for AnyRes) share one prefix forward
+            groups: dict[int, list[int]] = {}
+            for r, f in enumerate(feats):
+                groups.setdefault(f.shape[0], []).append(r)
+            for members in groups.values():
+                b = len(members)
+                img = torch.stack([feats[r] for r in members]).to(before.dtype)
+                prefix = torch.cat([before.expand(b, -1, -1), img, head_emb.expand(b, -1, -1)], 1)
+                cache = DynamicCache()
+                lm.model(inputs_embeds=prefix, use_cache=True, **{_cache_kw(lm.model): cache})
+                plen = prefix.shape[1]
+                rows = [(g, k) for g, r in enumerate(members) for k in by_image[block[r]]]
+                for cs in range(0, len(rows), self.batch_size):
+                    chunk = rows[cs:cs + self.batch_size]
+                    self._run_suffixes(cache, plen, common, [(g, texts[pairs[k][1]], k) for g, k in chunk], out)
         return out
 
     def _run_suffixes(self, cache: Any, plen: int, common: int, rows: Sequence[tuple[int, _Text, int]],
@@ -270,7 +297,7 @@ class LlavaScorer(ImageOnlyMixin, Scorer):
                 raise ValueError(f"prompt {k} ({p!r}) must be a string without {IMAGE_TOKEN!r}")
             feats = self.encode_images([self.as_image(m, num_frames=num_frames, gap=self.frame_gap)])
             before, after = self._chunks(PROMPT_BEFORE + IMAGE_TOKEN + "\n" + p + " ASSISTANT:")
-            emb = torch.cat([self.model.embed(torch.tensor(before, device=self.device)), feats[0],
+            emb = torch.cat([self.model.embed(torch.tensor(before, device=self.device)), feats[0].to(self.dtype),
                              self.model.embed(torch.tensor(after, device=self.device))])[None]
             ids = self.model.language_model.generate(inputs_embeds=emb, attention_mask=torch.ones(
                 emb.shape[:2], dtype=torch.long, device=self.device), **gen)

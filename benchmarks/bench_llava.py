@@ -131,7 +131,7 @@ def main() -> None:
                 "a cat", "a snowy mountain at sunset with a lake in front", "two people shaking hands",
                 "an astronaut riding a horse on the moon"]
         texts = [base[k % len(base)] + ("" if k < len(base) else f" ({k})") for k in range(args.texts)]
-        n_tokens = scorer.encode_images(images[:1]).shape[1]
+        n_tokens = scorer.encode_images(images[:1])[0].shape[0]
         print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; CLIP {args.hidden}x{args.layers} "
               f"layers at 336 px ({n_tokens} image tokens), LLaMA {args.hidden}x{args.layers} layers; "
               f"{len(images)} images x {len(texts)} texts", flush=True)

@@ -26,9 +26,26 @@ MODELS: dict[str, tuple[str, str, str]] = {
 }
 
 
+OV_QUESTION = 'Does this image show "{}"? Answer the question with Yes or No'
+OV_SCORER = "t2v_llava.onevision:OneVisionScorer"
+# name -> (llava-hf conversion of the lmms-lab checkpoint, description)
+ONEVISION: dict[str, tuple[str, str]] = {
+    "llava-onevision-qwen2-7b-si": ("llava-hf/llava-onevision-qwen2-7b-si-hf",
+                                    "LLaVA-OneVision Qwen2-7B single-image stage (llava-hf conversion of "
+                                    "lmms-lab/llava-onevision-qwen2-7b-si)"),
+    "llava-onevision-qwen2-7b-ov": ("llava-hf/llava-onevision-qwen2-7b-ov-hf",
+                                    "LLaVA-OneVision Qwen2-7B OneVision stage (llava-hf conversion of "
+                                    "lmms-lab/llava-onevision-qwen2-7b-ov)"),
+}
+
+
 @hookimpl
 def register_scorers(register: Callable[[Any], None]) -> None:
-    """Register the LLaVA-1.5 / ShareGPT4V / LLaVA-1.6 VQAScore models."""
+    """Register the LLaVA-1.5 / ShareGPT4V / LLaVA-1.6 / LLaVA-OneVision VQAScore models."""
+    for name, (checkpoint, description) in ONEVISION.items():
+        register(ScorerSpec(name=name, kind="vqa", scorer=OV_SCORER, media=("image", "video"),
+                            weights=(checkpoint,), question_template=OV_QUESTION, answer_template=ANSWER,
+                            options={}, description=description))
     for name, (checkpoint, tower, description) in MODELS.items():
         register(ScorerSpec(
             name=name,

@@ -211,7 +211,7 @@ def _load_strict(module: nn.Module, state: dict[str, torch.Tensor], repo: str, w
         if k in own and own[k].shape != v.shape:
             raise CheckpointLayoutError(f"{repo!r}: {what} weight {k!r} has shape {tuple(v.shape)}, the config "
                                         f"says {tuple(own[k].shape)}")
-    module.load_state_dict({k: v for k, v in state.items() if k in own}, strict=True)
+    module.load_state_dict({k: v for k, v in state.items() if k in own}, strict=True, assign=True)
 
 
 def load_llava(repo: str, *, dtype: torch.dtype, device: Any, revision: str | None = None
@@ -220,9 +220,10 @@ def load_llava(repo: str, *, dtype: torch.dtype, device: Any, revision: str | No
     cfg = read_config(repo, revision)
     tower_repo = cfg["mm_vision_tower"]
     vision_config = CLIPVisionConfig.from_pretrained(tower_repo, cache_dir=os.environ.get("HF_HUB_CACHE") or None)
+    # built without memory, then every tensor is the checkpoint's own (assign=True): a 13B model never exists
+    # twice, nor in float32 before the cast
     with torch.device("meta"):
         model = LlavaLlama(cfg, vision_config)
-    model = model.to_empty(device="cpu")
     tower_from_checkpoint = bool(cfg.get("unfreeze_mm_vision_tower"))
     state = load_state_dict(repo, revision)
     unused = _assign(model, state, tower_from_checkpoint, repo)
@@ -239,6 +240,9 @@ def load_llava(repo: str, *, dtype: torch.dtype, device: Any, revision: str | No
             hf_logging.set_verbosity(previous)
     # buffers that were created on the meta device (rotary inv_freq, CLIP position ids) are rebuilt
     _rebuild_buffers(model)
+    left = [n for n, t in [*model.named_parameters(), *model.named_buffers()] if t.is_meta]
+    if left:
+        raise CheckpointLayoutError(f"{repo!r}: no weights for {left[:6]}")
     model.to(device=device, dtype=dtype)
     model.eval()
     model.requires_grad_(False)
@@ -246,7 +250,7 @@ def load_llava(repo: str, *, dtype: torch.dtype, device: Any, revision: str | No
 
 
 def _rebuild_buffers(model: LlavaLlama) -> None:
-    """Non-persistent buffers left uninitialised by ``to_empty``: recompute them as their modules do."""
+    """Non-persistent buffers (never in a checkpoint, still on the meta device): recompute them as their modules do."""
     lm = model.language_model.model
     lm.rotary_emb = type(lm.rotary_emb)(lm.config)
     emb = model.vision_tower.embeddings

@@ -21,6 +21,8 @@ FIRST_PARTY: dict[str, tuple[str, ...]] = {
         "llava-v1.6-13b",
         "llava-onevision-qwen2-7b-si",
         "llava-onevision-qwen2-7b-ov",
+        "llava-video-7b",
+        "llava-video-72B",
     ),
     "t2v-qwen": (
         "qwen2-vl-2b",
@@ -64,7 +66,7 @@ FIRST_PARTY: dict[str, tuple[str, ...]] = {
 FIRST_PARTY_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^clip-flant5-"), "t2v-clipflant5"),
     (re.compile(r"^qwen(2|2\.5|3)-vl-"), "t2v-qwen"),
-    (re.compile(r"^(llava-v1\.[56]-|sharegpt4v-|llava-onevision-)"), "t2v-llava"),
+    (re.compile(r"^(llava-v1\.[56]-|sharegpt4v-|llava-onevision-|llava-video-)"), "t2v-llava"),
     (re.compile(r"^internvl"), "t2v-internvl"),
     (re.compile(r"^(gpt-|o[1-9]|gemini-|openai-compatible)"), "t2v-api"),
     (re.compile(r"^[A-Za-z0-9_.\-]+:[A-Za-z0-9_.\-/]+$"), "t2v-openclip"),

@@ -10,7 +10,7 @@ from t2v_core.catalogue import FIRST_PARTY, distribution_for
 from t2v_core.registry import get_spec
 
 NAMES = ("llava-v1.5-7b", "llava-v1.5-13b", "sharegpt4v-7b", "sharegpt4v-13b", "llava-v1.6-13b",
-         "llava-onevision-qwen2-7b-si", "llava-onevision-qwen2-7b-ov")
+         "llava-onevision-qwen2-7b-si", "llava-onevision-qwen2-7b-ov", "llava-video-7b", "llava-video-72B")
 
 
 def test_models_are_registered_through_the_entry_point():
@@ -25,6 +25,7 @@ def test_specs():
     assert spec.plugin == "t2v-llava" and spec.kind == "vqa" and set(spec.media) == {"image", "video"}
     assert get_spec("llava-v1.5-13b").question_template == 'Does this figure show "{}"? Please answer yes or no.'
     assert get_spec("llava-v1.6-13b").weights[0] == "liuhaotian/llava-v1.6-vicuna-13b"
+    assert get_spec("llava-video-72B").media == ("video",)
     ov = get_spec("llava-onevision-qwen2-7b-ov")
     assert ov.weights == ("llava-hf/llava-onevision-qwen2-7b-ov-hf",)
     assert ov.question_template == 'Does this image show "{}"? Answer the question with Yes or No'

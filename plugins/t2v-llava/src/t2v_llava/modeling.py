@@ -33,7 +33,7 @@ from torch import nn
 from transformers import CLIPVisionConfig, CLIPVisionModel, LlamaConfig, LlamaForCausalLM
 
 #: model types of the original checkpoints this loader reads
-MODEL_TYPES = ("llava", "share4v", "llava_llama")
+MODEL_TYPES = ("llava", "share4v", "llava_llama", "llava_qwen")
 _LLAMA_FIELDS = ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
                  "num_key_value_heads", "hidden_act", "max_position_embeddings", "rms_norm_eps", "rope_theta",
                  "rope_scaling", "attention_bias", "bos_token_id", "eos_token_id", "pad_token_id",
@@ -87,11 +87,36 @@ def read_config(repo: str, revision: str | None = None) -> dict[str, Any]:
     return cfg
 
 
-def llama_config(cfg: dict[str, Any]) -> LlamaConfig:
-    """The language model's ``LlamaConfig`` from the flat LLaVA config."""
+def is_qwen(cfg: dict[str, Any]) -> bool:
+    """Whether a flat LLaVA(-NeXT) config describes a Qwen2 language model (LLaVA-Video, ``llava_qwen``)."""
+    return cfg.get("model_type") == "llava_qwen" or "LlavaQwenForCausalLM" in (cfg.get("architectures") or ())
+
+
+def llama_config(cfg: dict[str, Any]) -> Any:
+    """The language model's ``LlamaConfig`` (or ``Qwen2Config`` for ``llava_qwen``) from the flat config."""
     fields = {k: cfg[k] for k in _LLAMA_FIELDS if k in cfg and cfg[k] is not None}
     fields.pop("pretraining_tp", None)  # a training-time sharding detail; the forward is the same
+    if is_qwen(cfg):
+        from transformers import Qwen2Config
+
+        fields.pop("attention_bias", None)
+        return Qwen2Config(**fields)
     return LlamaConfig(**fields)
+
+
+def vision_config_of(tower_repo: str) -> Any:
+    """The tower's config: CLIP, or SigLIP with LLaVA-NeXT's changes (last layer deleted, no pooling head)."""
+    from transformers import SiglipVisionConfig
+
+    path = fetch_file(tower_repo, "config.json")
+    raw = json.loads(Path(path).read_text()) if path else {}
+    if raw.get("model_type") in ("siglip", "siglip_vision_model"):
+        vc = SiglipVisionConfig.from_pretrained(tower_repo, cache_dir=os.environ.get("HF_HUB_CACHE") or None)
+        # LLaVA-NeXT's SigLIP tower deletes the last encoder layer and the head, and reads the last hidden state
+        vc.num_hidden_layers -= 1
+        vc.vision_use_head = False
+        return vc
+    return CLIPVisionConfig.from_pretrained(tower_repo, cache_dir=os.environ.get("HF_HUB_CACHE") or None)
 
 
 def load_state_dict(repo: str, revision: str | None = None) -> dict[str, torch.Tensor]:
@@ -129,11 +154,22 @@ def load_state_dict(repo: str, revision: str | None = None) -> dict[str, torch.T
 class LlavaLlama(nn.Module):
     """A CLIP vision tower, the ``mm_projector`` and a native ``LlamaForCausalLM``, as original LLaVA runs them."""
 
-    def __init__(self, cfg: dict[str, Any], vision_config: CLIPVisionConfig) -> None:
+    def __init__(self, cfg: dict[str, Any], vision_config: Any) -> None:
         super().__init__()
         self.cfg = cfg
-        self.language_model = LlamaForCausalLM(llama_config(cfg))
-        self.vision_tower = CLIPVisionModel(vision_config)
+        if is_qwen(cfg):
+            from transformers import Qwen2ForCausalLM
+
+            self.language_model: Any = Qwen2ForCausalLM(llama_config(cfg))
+        else:
+            self.language_model = LlamaForCausalLM(llama_config(cfg))
+        self.siglip = vision_config.model_type == "siglip_vision_model"
+        if self.siglip:
+            from transformers import SiglipVisionModel
+
+            self.vision_tower: Any = SiglipVisionModel(vision_config)
+        else:
+            self.vision_tower = CLIPVisionModel(vision_config)
         hidden = int(cfg.get("mm_hidden_size") or vision_config.hidden_size)
         if hidden != vision_config.hidden_size:
             raise CheckpointLayoutError(f"mm_hidden_size {hidden} differs from the vision tower's width "
@@ -150,8 +186,9 @@ class LlavaLlama(nn.Module):
         """Projected features ``(B, tokens, hidden)``: the selected CLIP layer (CLS dropped for ``patch``)."""
         tower = self.vision_tower
         out = tower(pixel_values.to(device=tower.device, dtype=tower.dtype), output_hidden_states=True)
-        feats = out.hidden_states[self.select_layer]
-        if self.select_feature == "patch":
+        # SigLIP (LLaVA-NeXT): the truncated tower's last hidden state, no CLS to drop
+        feats = out.hidden_states[-1] if self.siglip else out.hidden_states[self.select_layer]
+        if self.select_feature == "patch" and not self.siglip:
             feats = feats[:, 1:]
         first = next(self.mm_projector.parameters())
         return self.mm_projector(feats.to(first.dtype))
@@ -192,7 +229,7 @@ def _assign(model: LlavaLlama, state: dict[str, torch.Tensor], tower_from_checkp
         if not tower:
             raise CheckpointLayoutError(f"{repo!r} sets unfreeze_mm_vision_tower but holds no vision tower weights")
         tower = {k: v for k, v in tower.items() if not k.endswith("position_ids")}
-        _load_strict(model.vision_tower, tower, repo, "vision tower", ignore=("text_projection", "head."))
+        _load_strict(model.vision_tower, tower, repo, "vision tower", ignore=("text_projection",))
     elif tower:
         # the authors' code builds the tower lazily from mm_vision_tower and never reads these
         unused += [_TOWER_PREFIX + k for k in tower]
@@ -219,12 +256,14 @@ def load_llava(repo: str, *, dtype: torch.dtype, device: Any, revision: str | No
     """Load an original-layout LLaVA checkpoint (repo id or folder): ``(model, raw config, unused keys)``."""
     cfg = read_config(repo, revision)
     tower_repo = cfg["mm_vision_tower"]
-    vision_config = CLIPVisionConfig.from_pretrained(tower_repo, cache_dir=os.environ.get("HF_HUB_CACHE") or None)
+    vision_config = vision_config_of(tower_repo)
     # built without memory, then every tensor is the checkpoint's own (assign=True): a 13B model never exists
     # twice, nor in float32 before the cast
     with torch.device("meta"):
         model = LlavaLlama(cfg, vision_config)
-    tower_from_checkpoint = bool(cfg.get("unfreeze_mm_vision_tower"))
+    # as LLaVA(-NeXT)'s tower builder: the checkpoint's tower weights are read only when it was trained
+    tower_from_checkpoint = bool(cfg.get("unfreeze_mm_vision_tower")) or "mm_vision_tower" in str(
+        cfg.get("mm_tunable_parts") or "")
     state = load_state_dict(repo, revision)
     unused = _assign(model, state, tower_from_checkpoint, repo)
     del state
@@ -234,8 +273,9 @@ def load_llava(repo: str, *, dtype: torch.dtype, device: Any, revision: str | No
         previous = hf_logging.get_verbosity()
         hf_logging.set_verbosity_error()  # the full CLIP repo's text_model.* keys are expected extras
         try:
-            model.vision_tower = CLIPVisionModel.from_pretrained(
-                tower_repo, dtype=torch.float32, cache_dir=os.environ.get("HF_HUB_CACHE") or None)
+            cls = type(model.vision_tower)
+            model.vision_tower = cls.from_pretrained(tower_repo, config=vision_config, dtype=torch.float32,
+                                                     cache_dir=os.environ.get("HF_HUB_CACHE") or None)
         finally:
             hf_logging.set_verbosity(previous)
     # buffers that were created on the meta device (rotary inv_freq, CLIP position ids) are rebuilt

@@ -39,9 +39,21 @@ ONEVISION: dict[str, tuple[str, str]] = {
 }
 
 
+VIDEO_SCORER = "t2v_llava.video:LlavaVideoScorer"
+# name -> (original lmms-lab checkpoint, description)
+LLAVA_VIDEO: dict[str, tuple[str, str]] = {
+    "llava-video-7b": ("lmms-lab/LLaVA-Video-7B-Qwen2", "LLaVA-Video 7B (Qwen2), videos only, 64 frames"),
+    "llava-video-72B": ("lmms-lab/LLaVA-Video-72B-Qwen2", "LLaVA-Video 72B (Qwen2), videos only, 64 frames"),
+}
+
+
 @hookimpl
 def register_scorers(register: Callable[[Any], None]) -> None:
     """Register the LLaVA-1.5 / ShareGPT4V / LLaVA-1.6 / LLaVA-OneVision VQAScore models."""
+    for name, (checkpoint, description) in LLAVA_VIDEO.items():
+        register(ScorerSpec(name=name, kind="vqa", scorer=VIDEO_SCORER, media=("video",),
+                            weights=(checkpoint, "google/siglip-so400m-patch14-384"), question_template=OV_QUESTION,
+                            answer_template=ANSWER, options={}, description=description))
     for name, (checkpoint, description) in ONEVISION.items():
         register(ScorerSpec(name=name, kind="vqa", scorer=OV_SCORER, media=("image", "video"),
                             weights=(checkpoint,), question_template=OV_QUESTION, answer_template=ANSWER,

@@ -68,6 +68,9 @@ class LlavaScorer(ImageOnlyMixin, Scorer):
     """
 
     call_options: ClassVar[dict[str, Any]] = {"num_frames": 8}
+    #: the conversation around the image: text before ``<image>``, and after it (``{q}`` is the question)
+    prompt_before: ClassVar[str] = PROMPT_BEFORE
+    prompt_after: ClassVar[str] = PROMPT_AFTER
     default_batch_size: ClassVar[int] = 16
     cpu_batch_size: ClassVar[int] = 8
     #: the reference concatenated video frames with a 10-pixel black gap
@@ -119,7 +122,7 @@ class LlavaScorer(ImageOnlyMixin, Scorer):
                                  "image_aspect_ratio='anyres' with spatial_unpad needs")
         self.weights_revision = weights_revision(weights, revision)
         self._token_cache: dict[str, list[int]] = {}
-        self._before = self._chunks(PROMPT_BEFORE + IMAGE_TOKEN)[0]
+        self._before = self._chunks(self.prompt_before + IMAGE_TOKEN)[0]
 
     # ------------------------------------------------------------------ tokens
     def _encode(self, text: str) -> list[int]:

@@ -140,3 +140,5 @@ def test_llava_video_refuses_images(video_hub):
     score = t2v_core.VQAScore(model="llava-video-7b", device="cpu")
     with pytest.raises(Exception, match="(?i)video"):
         score(images=random_images(1), texts=["a cat"])
+    with pytest.raises(TypeError, match="image_aspect_ratio"):
+        t2v_core.VQAScore(model="llava-video-7b", device="cpu", image_aspect_ratio="pad")

@@ -97,6 +97,8 @@ class LlavaVideoScorer(LlavaScorer):
 
     def load(self) -> None:
         """Load as LLaVA-1.5, then take the softmax over every ``lm_head`` row (the reference's own model)."""
+        if "image_aspect_ratio" in self.options:
+            raise TypeError(f"model {self.name!r} scores videos only and takes no image_aspect_ratio option")
         super().load()
         self.vocab = self.model.language_model.lm_head.out_features
         cfg = self.config

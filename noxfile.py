@@ -36,6 +36,10 @@ PLUGINS: dict[str, tuple[str, list[str], list[str], list[str]]] = {
     # Qwen on the reference's transformers 4.49 (video golden parity).
     "qwen-tf449": (TORCH_VISION, ["plugins/t2v-hf[test]", "plugins/t2v-qwen[test]"], ["transformers==4.49.0"],
                    ["plugins/t2v-hf/tests", "plugins/t2v-qwen/tests"]),
+    # LLaVA-1.5 / ShareGPT4V / LLaVA-1.6 (original layouts; reuses CLIP-FlanT5's projector and pad helpers) and
+    # LLaVA-OneVision on t2v-hf (its video processor needs torchvision).
+    "llava": (TORCH_VISION, ["plugins/t2v-hf", "plugins/t2v-clipflant5", "plugins/t2v-llava[test]"], [],
+              ["plugins/t2v-llava/tests"]),
     "internvl": (TORCH_VISION, ["plugins/t2v-hf", "plugins/t2v-internvl[test]"], [], ["plugins/t2v-internvl/tests"]),
     # open_clip imports torchvision.
     "openclip": (TORCH_VISION, ["plugins/t2v-openclip[test]"], [], ["plugins/t2v-openclip/tests"]),

@@ -13,6 +13,17 @@ FIRST_PARTY: dict[str, tuple[str, ...]] = {
         "clip-flant5-xxl-no-system",
         "clip-flant5-xxl-no-system-no-user",
     ),
+    "t2v-llava": (
+        "llava-v1.5-7b",
+        "llava-v1.5-13b",
+        "sharegpt4v-7b",
+        "sharegpt4v-13b",
+        "llava-v1.6-13b",
+        "llava-onevision-qwen2-7b-si",
+        "llava-onevision-qwen2-7b-ov",
+        "llava-video-7b",
+        "llava-video-72B",
+    ),
     "t2v-qwen": (
         "qwen2-vl-2b",
         "qwen2-vl-7b",
@@ -77,6 +88,7 @@ FIRST_PARTY: dict[str, tuple[str, ...]] = {
 FIRST_PARTY_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^clip-flant5-"), "t2v-clipflant5"),
     (re.compile(r"^qwen(2|2\.5|3)-vl-"), "t2v-qwen"),
+    (re.compile(r"^(llava-v1\.[56]-|sharegpt4v-|llava-onevision-|llava-video-)"), "t2v-llava"),
     (re.compile(r"^internvl"), "t2v-internvl"),
     (re.compile(r"^(instructblip-|blip2-)"), "t2v-blip"),
     (re.compile(r"^(gpt-|o[1-9]|gemini-|openai-compatible)"), "t2v-api"),

@@ -34,6 +34,8 @@ class OneVisionScorer(HFVLMScorer):
     path)."""
 
     model_class: ClassVar[str | None] = "LlavaOnevisionForConditionalGeneration"
+    #: the reference (LLaVA-NeXT) generated from inputs_embeds only: no prompt ids reach the processors
+    generation_input: ClassVar[str] = "embeds"
     call_options: ClassVar[dict[str, Any]] = {"num_frames": 16, "fps": None}
     init_options: ClassVar[dict[str, Any]] = {**HFVLMScorer.init_options, "image_mode": "tiles"}
 

@@ -168,10 +168,20 @@ def _read_pairs(path: str) -> list[tuple[str, str, int]]:
         raise UsageError(f"--pairs file {path!r} must be .csv or .jsonl")
     out = []
     for n, row in enumerate(rows, 1):
+        if not isinstance(row, dict):
+            raise UsageError(f"{path}: row {n} is a {type(row).__name__} ({json.dumps(row)[:60]}), not an object; "
+                             'each row must look like {"image": "a.png", "text": "a cat"}')
         media = row.get("image") or row.get("video")
         text = row.get("text")
         if not media or text is None:
             raise UsageError(f"{path}: row {n} needs an 'image' (or 'video') and a 'text' field, got {sorted(row)}")
+        if not isinstance(text, str):
+            raise UsageError(f"{path}: row {n}: 'text' is a {type(text).__name__} ({text!r}), not a string")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise UsageError(f"{path}: row {n}: 'text' has an invalid character {text[e.start]!r} at position "
+                             f"{e.start} (a lone surrogate); fix the text") from None
         if not str(media).startswith(("http://", "https://")) and not os.path.isabs(str(media)):
             media = str(p.parent / str(media))  # relative to the pairs file, as users lay out datasets
         out.append((str(media), str(text), n))

@@ -11,10 +11,10 @@ from typing import Any, NamedTuple
 import torch
 
 from . import registry
-from .errors import DatasetError, ScoreNoteWarning, ScoringError
+from .errors import DatasetError, MediaError, OptionError, ScoreNoteWarning, ScoringError, TextError
 from .media import Media
 from .progress import progress_counter
-from .scorer import PairFailure, PairNote, Scorer
+from .scorer import PairFailure, PairNote, Scorer, check_batch_size
 from .store import ScoreStore, score_key
 
 
@@ -26,18 +26,45 @@ class SampleResult(NamedTuple):
     notes: list[PairNote]
 
 
+def _short(obj: Any) -> str:
+    text = repr(obj)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _check_text(j: int, t: Any) -> str:
+    if isinstance(t, (bytes, bytearray)):
+        raise TextError(f"text {j} is {type(t).__name__} ({_short(t)}), not a string; decode it first "
+                        "(t.decode('utf-8'))")
+    if not isinstance(t, str):
+        raise TextError(f"text {j} is a {type(t).__name__} ({_short(t)}); every text must be a string")
+    try:
+        t.encode("utf-8")
+    except UnicodeEncodeError as e:  # a lone surrogate: no tokenizer or service can take it
+        raise TextError(f"text {j} ({_short(t)}) has an invalid character {t[e.start]!r} at position {e.start} "
+                        "(a lone surrogate, often from badly decoded bytes); clean it, e.g. "
+                        "t.encode('utf-8', 'replace').decode('utf-8')") from None
+    return t
+
+
 def _texts(texts: Any) -> list[str]:
     if isinstance(texts, str):
-        return [texts]
-    if texts is None:
-        raise ValueError("texts is missing: pass a string or a list of strings")
+        texts = [texts]
+    elif texts is None:
+        raise TextError("texts is missing: pass a string or a list of strings")
+    elif isinstance(texts, (bytes, bytearray)):
+        raise TextError(f"texts is {type(texts).__name__} ({_short(texts)}), not a string; decode it first "
+                        "(texts.decode('utf-8'))")
+    elif isinstance(texts, dict) or not hasattr(texts, "__iter__"):
+        raise TextError(f"texts is a {type(texts).__name__} ({_short(texts)}); pass a string or a list of strings")
     texts = list(texts)
     if not texts:
-        raise ValueError("texts is empty: pass at least one text")
-    for j, t in enumerate(texts):
-        if not isinstance(t, str):
-            raise ValueError(f"text {j} is a {type(t).__name__} ({t!r}); every text must be a string")
-    return texts
+        raise TextError("texts is empty: pass at least one text")
+    return [_check_text(j, t) for j, t in enumerate(texts)]
+
+
+def _as_video_items(items: Any) -> Any:
+    """Under ``videos=``, one 4-D array or tensor (frames x H x W x C) is one video, not a list of images."""
+    return [items] if getattr(items, "ndim", None) == 4 else items
 
 
 class Score:
@@ -119,7 +146,7 @@ class Score:
             raise ValueError(f"on_error must be 'raise' or 'nan', got {on_error!r}")
         if images is not None and videos is not None:
             raise ValueError("pass images or videos, not both")
-        items = videos if videos is not None else images
+        items = _as_video_items(videos) if videos is not None else images
         if items is None:
             raise ValueError("images is missing: pass a media item or a list of them")
         media = self.model.load_media(items)
@@ -166,6 +193,10 @@ class Score:
         """
         if on_error not in ("raise", "nan"):
             raise ValueError(f"on_error must be 'raise' or 'nan', got {on_error!r}")
+        if batch_size is not None:
+            check_batch_size(batch_size)
+        if store is not None and not isinstance(store, (str, Path, ScoreStore)):
+            raise OptionError(f"store must be a path or a ScoreStore, got {type(store).__name__} ({_short(store)})")
         samples = self._validate_dataset(dataset)
         options = self.model.resolve_options(**kwargs)
         own_store = isinstance(store, (str, Path))
@@ -177,32 +208,43 @@ class Score:
         out = torch.full((len(samples), n_m, n_t), float("nan"))
         failures: list[PairFailure] = []
         notes: list[PairNote] = []
+        # (sample, media rows the scorer saw, its result); copied into ``out`` once every pair is settled
+        done: list[tuple[int, list[int], SampleResult]] = []
         try:
             run = self.open_run(st, question_template, answer_template, options)
             bar = progress_counter(len(samples), enabled=progress, desc=self.spec.name, unit="sample")
             # Samples go to the scorer in chunks, so that a family can batch (or, for hosted models, run
-            # concurrently) across samples; each chunk is stored as soon as it is scored.
+            # concurrently) across samples; each pair is stored as soon as it is scored.
             chunk_pairs = max(4 * self.model.batch_size, 32)
             s = 0
             while s < len(samples):
                 chunk: list[tuple[list[Media], list[str]]] = []
+                where: list[tuple[int, list[int]]] = []
+                n_pairs = 0
                 first = s
-                while s < len(samples) and (not chunk or (s - first + 1) * n_m * n_t <= chunk_pairs):
+                while s < len(samples) and (s == first or n_pairs + n_m * n_t <= chunk_pairs):
                     items, texts = samples[s]
-                    try:
-                        chunk.append((self.model.load_media(items), texts))
-                    except Exception as e:
-                        raise DatasetError(f"sample {s}: {e}") from e
+                    media, rows, bad = self._load_sample(s, items, texts, on_error)
+                    failures.extend(bad)
+                    if media:
+                        chunk.append((media, texts))
+                        where.append((s, rows))
+                        n_pairs += len(media) * len(texts)
                     s += 1
-                for k, result in enumerate(run.score_many(chunk)):
-                    out[first + k] = result.scores
-                    records: list[PairFailure | PairNote] = [*result.failures, *result.notes]
-                    for rec in records:
-                        rec.detail = {**rec.detail, "sample": first + k}
-                    failures.extend(result.failures)
-                    notes.extend(result.notes)
-                bar.update(len(chunk))
+                if chunk:
+                    for (k, rows), result in zip(where, run.score_many(chunk)):
+                        done.append((k, rows, result))
+                bar.update(s - first)
+            run.finish()  # pairs another process had claimed: their scores, or computed here if it died
             bar.close()
+            for k, rows, result in done:
+                out[k, rows] = result.scores
+                records: list[PairFailure | PairNote] = [*result.failures, *result.notes]
+                for rec in records:
+                    rec.media_index = rows[rec.media_index]
+                    rec.detail = {**rec.detail, "sample": k}
+                failures.extend(result.failures)
+                notes.extend(result.notes)
         finally:
             self.model.batch_size = old_bs
             if own_store and st is not None:
@@ -211,6 +253,27 @@ class Score:
         self._check_failures(out, on_error)
         self._warn_notes(out)
         return out
+
+    def _load_sample(self, s: int, items: list[Any], texts: list[str], on_error: str
+                     ) -> tuple[list[Media], list[int], list[PairFailure]]:
+        """A sample's media that load, their rows, and (under ``on_error="nan"``) a failure for every pair of
+        each item that does not; under ``"raise"`` the first bad item raises :class:`DatasetError`."""
+        if on_error == "raise":
+            try:
+                return self.model.load_media(items), list(range(len(items))), []
+            except MediaError as e:
+                raise DatasetError(f"sample {s}: {e}") from e
+        media: list[Media] = []
+        rows: list[int] = []
+        bad: list[PairFailure] = []
+        for i, item in enumerate(items):
+            try:
+                media += self.model.load_media([item], first_index=i)
+                rows.append(i)
+            except MediaError as e:  # as in the CLI: this item's pairs fail, the rest of the run goes on
+                bad += [PairFailure(i, j, f"sample {s}: {e}", kind="media", detail={"sample": s})
+                        for j in range(len(texts))]
+        return media, rows, bad
 
     def open_run(self, store: ScoreStore | None, question_template: str | None, answer_template: str | None,
                  options: dict[str, Any]) -> _Run:
@@ -233,13 +296,22 @@ class Score:
             if "texts" not in sample:
                 raise DatasetError(f"sample {s} has no 'texts' (keys: {sorted(sample)})")
             items, texts = sample[has[0]], sample["texts"]
-            items = [items] if isinstance(items, (str, Path)) else list(items)
+            if has[0] == "videos":
+                items = _as_video_items(items)
+            if isinstance(items, (str, Path, bytes, bytearray)) or getattr(items, "ndim", None) in (2, 3) or not hasattr(items, "__iter__"):
+                items = [items]
+            items = list(items)
+            if isinstance(texts, (bytes, bytearray)) or not hasattr(texts, "__iter__") or isinstance(texts, dict):
+                raise DatasetError(f"sample {s}: 'texts' is a {type(texts).__name__} ({_short(texts)}); pass a "
+                                   "string or a list of strings")
             texts = [texts] if isinstance(texts, str) else list(texts)
             if not items or not texts:
                 raise DatasetError(f"sample {s} has {len(items)} {has[0]} and {len(texts)} texts; both must be non-empty")
-            bad = [j for j, t in enumerate(texts) if not isinstance(t, str)]
-            if bad:
-                raise DatasetError(f"sample {s}: text {bad[0]} is a {type(texts[bad[0]]).__name__}, not a string")
+            for j, t in enumerate(texts):
+                try:
+                    _check_text(j, t)
+                except TextError as e:
+                    raise DatasetError(f"sample {s}: {e}") from None
             shape = (len(items), len(texts))
             if first is None:
                 first = shape
@@ -362,3 +434,6 @@ class _Run:
                 if fails_out:
                     self.store.put_failures(fails_out)
         return [result for _, _, _, result in plans]
+
+    def finish(self) -> None:
+        """Settle the pairs left for later by :meth:`score_many` (none yet: every pair is scored at once)."""

@@ -224,6 +224,7 @@ def _score(args: argparse.Namespace) -> int:
 
     store = ScoreStore(args.store) if args.store else None
     results: list[dict[str, Any]] = []
+    scored: list[tuple[tuple[str, list[tuple[str, int]]], Any]] = []
     try:
         run = scorer.open_run(store, args.question, args.answer, call)
         from .progress import progress_counter
@@ -242,16 +243,18 @@ def _score(args: argparse.Namespace) -> int:
                 except MediaError as e:  # one bad file is recorded against its pairs; the run goes on
                     results += [{"row": n, "model": args.model, "media": media_item, "text": text, "score": None,
                                  "error": str(e), "note": None} for text, n in texts]
-            for (media_item, texts), result in zip(part, run.score_many(loaded)):
-                failed = {f.text_index: f for f in result.failures}
-                noted = {m.text_index: m for m in result.notes}
-                for j, (text, n) in enumerate(texts):
-                    f, m = failed.get(j), noted.get(j)
-                    results.append({"row": n, "model": args.model, "media": media_item, "text": text,
-                                    "score": None if f else float(result.scores[0, j]), "error": f.error if f else None,
-                                    "note": f"{m.kind}: {m.message}" if m else None})
+            scored += list(zip(part, run.score_many(loaded)))
             bar.update(len(items[start:start + chunk]))
+        run.finish()  # pairs another run on the same store was computing
         bar.close()
+        for (media_item, texts), result in scored:
+            failed = {f.text_index: f for f in result.failures}
+            noted = {m.text_index: m for m in result.notes}
+            for j, (text, n) in enumerate(texts):
+                f, m = failed.get(j), noted.get(j)
+                results.append({"row": n, "model": args.model, "media": media_item, "text": text,
+                                "score": None if f else float(result.scores[0, j]), "error": f.error if f else None,
+                                "note": f"{m.kind}: {m.message}" if m else None})
     finally:
         if store:
             store.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import time
 import warnings
 from collections import Counter
 from collections.abc import Sequence
@@ -113,11 +115,15 @@ class Score:
         return self._score_groups([(media, texts)], question_template, answer_template, options)[0][0]
 
     def _score_groups(self, groups: list[tuple[list[Media], list[str]]], question_template: str | None,
-                      answer_template: str | None, options: dict[str, Any]
+                      answer_template: str | None, options: dict[str, Any], on_pairs: Any = None
                       ) -> tuple[list[torch.Tensor], list[PairFailure], list[PairNote]]:
         templates = self.model.templates(question_template, answer_template)
         self.model.failures, self.model.notes = [], []
-        results = self.model.score_groups(groups, templates=templates, **options)
+        self.model.pair_sink = on_pairs  # pairs reported as they finish are stored at once
+        try:
+            results = self.model.score_groups(groups, templates=templates, **options)
+        finally:
+            self.model.pair_sink = None
         if len(results) != len(groups):
             raise RuntimeError(f"scorer of {self.spec.name!r} returned {len(results)} results for {len(groups)} "
                                f"groups: a bug in plugin {self.spec.plugin!r}")
@@ -346,8 +352,27 @@ def get_score_model(model: str, device: Any = None, dtype: Any = None, **kwargs:
     return Score(model, device=device, dtype=dtype, **kwargs)
 
 
+class _Plan:
+    """One sample of a run: its media, texts, score keys and the result being filled in."""
+
+    __slots__ = ("media", "texts", "keys", "result")
+
+    def __init__(self, media: list[Media], texts: list[str], keys: list[list[str]]) -> None:
+        self.media, self.texts, self.keys = media, texts, keys
+        self.result = SampleResult(torch.full((len(media), len(texts)), float("nan")), [], [])
+
+
 class _Run:
-    """Scores groups of one call's settings, skipping what a store already holds and storing what it computes."""
+    """Scores groups of one call's settings, skipping what a store already holds and storing what it computes.
+
+    With a store, every pair is claimed in the store before it is computed (:meth:`ScoreStore.claim`), so
+    that runs sharing a store share the work: a pair another run holds is left for later and :meth:`finish`
+    collects it (or computes it, if that run died). Each pair is written as soon as the scorer reports it
+    (:meth:`Scorer.report_scored`), so that a killed run loses at most the pairs in flight.
+    """
+
+    #: seconds between looks at the store while waiting for pairs another run holds
+    poll_s = 0.2
 
     def __init__(self, score: Score, store: ScoreStore | None, question_template: str | None,
                  answer_template: str | None, options: dict[str, Any]) -> None:
@@ -362,78 +387,132 @@ class _Run:
         self.prov_id = store.add_provenance({**score.provenance, "call_options": options}) if store else ""
         self.computed = 0
         self.reused = 0
+        #: pairs another run had claimed: (sample, media row, text column), settled by :meth:`finish`
+        self.pending: list[tuple[_Plan, int, int]] = []
+        self._renewed = time.monotonic()
 
     def score_many(self, samples: list[tuple[list[Media], list[str]]]) -> list[SampleResult]:
         """Score several (media, texts) samples in one scorer call; only pairs missing from the store are asked
         for: media with every text missing go as one group, media with some texts missing as their own.
-        A stored score comes back with its stored note, marked ``detail["stored"] = True``."""
+        A stored score comes back with its stored note, marked ``detail["stored"] = True``. Pairs another run
+        is computing stay NaN (without a failure) until :meth:`finish`."""
         name = self.s.spec.name
-        plans: list[tuple[list[Media], list[str], list[list[str]], SampleResult]] = []
-        groups: list[tuple[list[Media], list[str]]] = []
-        where: list[tuple[int, list[int], list[int]]] = []  # group -> (sample, media rows, text columns)
-        for s, (media, texts) in enumerate(samples):
+        todo: list[tuple[_Plan, list[list[int]]]] = []
+        for media, texts in samples:
             keys = [[score_key(name, self.q, self.a, self.options, m.hash, t, self.identity) for t in texts]
                     for m in media]
-            have = self.store.get_entries(k for row in keys for k in row) if self.store else {}
-            result = SampleResult(torch.full((len(media), len(texts)), float("nan")), [], [])
+            plan = _Plan(media, texts, keys)
+            if self.store:
+                have, mine, _ = self.store.claim(k for row in keys for k in row)
+            else:
+                have, mine = {}, {k for row in keys for k in row}
             missing: list[list[int]] = []
             for i, row in enumerate(keys):
                 for j, k in enumerate(row):
                     if k in have:
-                        value, stored = have[k]
-                        result.scores[i, j] = value
-                        if stored:
-                            result.notes.append(PairNote(i, j, stored["kind"], stored["message"],
-                                                         {**stored.get("detail", {}), "stored": True}))
-                missing.append([j for j, k in enumerate(row) if k not in have])
-            self.reused += sum(len(texts) - len(m) for m in missing)
-            full = [i for i, cols in enumerate(missing) if len(cols) == len(texts)]
-            if full:
-                groups.append(([media[i] for i in full], texts))
-                where.append((s, full, list(range(len(texts)))))
-            for i, cols in enumerate(missing):
-                if cols and len(cols) < len(texts):
-                    groups.append(([media[i]], [texts[j] for j in cols]))
-                    where.append((s, [i], cols))
-            plans.append((media, texts, keys, result))
-        if groups:
-            results, failures, notes = self.s._score_groups(groups, self.qt, self.at, self.options)
-            for g, (s, rows, cols) in enumerate(where):
-                plans[s][3].scores[torch.tensor(rows).unsqueeze(1), torch.tensor(cols).unsqueeze(0)] = results[g]
-                self.computed += len(rows) * len(cols)
-            fresh: dict[tuple[int, int, int], PairNote] = {}
-            records: list[PairFailure | PairNote] = [*failures, *notes]
-            for rec in records:  # group indices -> the sample's own
-                s, rows, cols = where[rec.group]
-                rec.media_index, rec.text_index, rec.group = rows[rec.media_index], cols[rec.text_index], 0
-                if isinstance(rec, PairFailure):
-                    plans[s][3].failures.append(rec)
-                else:
-                    plans[s][3].notes.append(rec)
-                    fresh[(s, rec.media_index, rec.text_index)] = rec
-            if self.store:
-                rows_out = []
-                for s, grows, gcols in where:
-                    media, texts, keys, result = plans[s]
-                    for i in grows:
-                        for j in gcols:
-                            note = fresh.get((s, i, j))
-                            rows_out.append({
-                                "key": keys[i][j], "model": name, "question_template": self.q,
-                                "answer_template": self.a, "options": self.options, "media_hash": media[i].hash,
-                                "media_source": media[i].source, "text": texts[j],
-                                "score": float(result.scores[i, j]),
-                                "note": {"kind": note.kind, "message": note.message, "detail": note.detail}
-                                if note else None})
-                self.store.put_many(rows_out, self.prov_id)
-                fails_out = []
-                for media, texts, keys, result in plans:
-                    fails_out += [{"key": keys[f.media_index][f.text_index], "model": name,
-                                   "media_source": media[f.media_index].source, "text": texts[f.text_index],
-                                   "error": f.error, "kind": f.kind} for f in result.failures]
-                if fails_out:
-                    self.store.put_failures(fails_out)
-        return [result for _, _, _, result in plans]
+                        self._fill_stored(plan, i, j, have[k])
+                    elif k not in mine:
+                        self.pending.append((plan, i, j))
+                missing.append([j for j, k in enumerate(row) if k in mine and k not in have])
+            todo.append((plan, missing))
+        self._compute(todo)
+        return [plan.result for plan, _ in todo]
 
     def finish(self) -> None:
-        """Settle the pairs left for later by :meth:`score_many` (none yet: every pair is scored at once)."""
+        """Wait for the pairs other runs had claimed: take their stored scores, or claim and compute the pairs
+        whose claim lapsed (that run died or gave up on them)."""
+        while self.pending and self.store is not None:
+            time.sleep(self.poll_s)
+            have, mine, _ = self.store.claim(plan.keys[i][j] for plan, i, j in self.pending)
+            todo: dict[int, tuple[_Plan, list[list[int]]]] = {}
+            still: list[tuple[_Plan, int, int]] = []
+            for plan, i, j in self.pending:
+                k = plan.keys[i][j]
+                if k in have:
+                    self._fill_stored(plan, i, j, have[k])
+                elif k in mine:
+                    todo.setdefault(id(plan), (plan, [[] for _ in plan.media]))[1][i].append(j)
+                else:
+                    still.append((plan, i, j))
+            self.pending = still
+            self._compute(list(todo.values()))
+
+    def _fill_stored(self, plan: _Plan, i: int, j: int, entry: tuple[float, dict[str, Any] | None]) -> None:
+        value, stored = entry
+        plan.result.scores[i, j] = value
+        if stored:
+            plan.result.notes.append(PairNote(i, j, stored["kind"], stored["message"],
+                                              {**stored.get("detail", {}), "stored": True}))
+        self.reused += 1
+
+    def _row(self, plan: _Plan, i: int, j: int, value: float, note: PairNote | None) -> dict[str, Any]:
+        return {"key": plan.keys[i][j], "model": self.s.spec.name, "question_template": self.q,
+                "answer_template": self.a, "options": self.options, "media_hash": plan.media[i].hash,
+                "media_source": plan.media[i].source, "text": plan.texts[j], "score": value,
+                "note": {"kind": note.kind, "message": note.message, "detail": note.detail} if note else None}
+
+    def _compute(self, todo: list[tuple[_Plan, list[list[int]]]]) -> None:
+        groups: list[tuple[list[Media], list[str]]] = []
+        where: list[tuple[_Plan, list[int], list[int]]] = []  # group -> (sample, media rows, text columns)
+        for plan, missing in todo:
+            n_t = len(plan.texts)
+            full = [i for i, cols in enumerate(missing) if len(cols) == n_t]
+            if full:
+                groups.append(([plan.media[i] for i in full], plan.texts))
+                where.append((plan, full, list(range(n_t))))
+            for i, cols in enumerate(missing):
+                if cols and len(cols) < n_t:
+                    groups.append(([plan.media[i]], [plan.texts[j] for j in cols]))
+                    where.append((plan, [i], cols))
+        if not groups:
+            return
+        written: set[tuple[int, int, int]] = set()  # (group, row, column) the scorer reported and we stored
+
+        def sink(done: list[tuple[int, int, int, float, PairNote | None]]) -> None:
+            rows_out = []
+            for g, gi, gj, value, note in done:
+                plan, rows, cols = where[g]
+                if (g, gi, gj) not in written and math.isfinite(value):
+                    written.add((g, gi, gj))
+                    rows_out.append(self._row(plan, rows[gi], cols[gj], value, note))
+            if rows_out and self.store is not None:
+                self.store.put_many(rows_out, self.prov_id)
+                if time.monotonic() - self._renewed > self.store.claim_ttl / 4:
+                    self.store.renew()  # a long computation keeps its claims
+                    self._renewed = time.monotonic()
+
+        try:
+            results, failures, notes = self.s._score_groups(groups, self.qt, self.at, self.options,
+                                                            on_pairs=sink if self.store else None)
+            for g, (plan, rows, cols) in enumerate(where):
+                plan.result.scores[torch.tensor(rows).unsqueeze(1), torch.tensor(cols).unsqueeze(0)] = results[g]
+                self.computed += len(rows) * len(cols)
+            fresh: dict[tuple[int, int, int], PairNote] = {}
+            new_failures: list[tuple[_Plan, PairFailure]] = []
+            records: list[PairFailure | PairNote] = [*failures, *notes]
+            for rec in records:  # group indices -> the sample's own
+                g = rec.group
+                plan, rows, cols = where[g]
+                gi, gj = rec.media_index, rec.text_index
+                rec.media_index, rec.text_index, rec.group = rows[gi], cols[gj], 0
+                if isinstance(rec, PairFailure):
+                    plan.result.failures.append(rec)
+                    new_failures.append((plan, rec))
+                    written.add((g, gi, gj))  # a failed pair is never stored as a score
+                else:
+                    plan.result.notes.append(rec)
+                    fresh[(g, gi, gj)] = rec
+            if self.store:
+                rows_out = [self._row(plan, i, j, float(plan.result.scores[i, j]), fresh.get((g, gi, gj)))
+                            for g, (plan, rows, cols) in enumerate(where)
+                            for gi, i in enumerate(rows) for gj, j in enumerate(cols) if (g, gi, gj) not in written]
+                self.store.put_many(rows_out, self.prov_id)
+                fails_out = [{"key": plan.keys[f.media_index][f.text_index], "model": self.s.spec.name,
+                              "media_source": plan.media[f.media_index].source, "text": plan.texts[f.text_index],
+                              "error": f.error, "kind": f.kind}
+                             for plan, f in new_failures]
+                if fails_out:
+                    self.store.put_failures(fails_out)
+        finally:
+            if self.store:
+                self.store.release(plan.keys[i][j] for plan, rows, cols in where for i in rows for j in cols)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import platform
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
@@ -100,6 +100,11 @@ class Scorer:
         {"progress", "batch_size", "video_backend", "max_concurrency", "requests_per_minute", "timeout",
          "max_retries", "max_retry_wait", "attn_implementation", "device_map"})
 
+    #: set by the front-end while :meth:`score_groups` runs: receives the pairs handed to :meth:`report_scored`
+    pair_sink: Callable[[list[tuple[int, int, int, float, PairNote | None]]], None] | None = None
+    #: the group :meth:`score` is working on, when the default :meth:`score_groups` called it
+    _group: int = 0
+
     def __init__(self, spec: ScorerSpec, device: Any = None, dtype: Any = None, batch_size: int | None = None,
                  video_backend: str = "pyav", progress: bool | None = None, **options: Any) -> None:
         self.spec = spec
@@ -169,6 +174,11 @@ class Scorer:
             added: list[PairFailure | PairNote] = [*self.failures[n_failures:], *self.notes[n_notes:]]
             for rec in added:
                 rec.media_index, rec.text_index = chunk[rec.media_index]
+            if self.pair_sink is not None:
+                failed = {(f.media_index, f.text_index) for f in self.failures[n_failures:]}
+                noted = {(n.media_index, n.text_index): n for n in self.notes[n_notes:]}
+                self.report_scored([(self._group, i, j, float(flat[k]), noted.get((i, j)))
+                                    for k, (i, j) in enumerate(chunk) if (i, j) not in failed])
         if written != m * n:
             raise RuntimeError(f"{type(self).__name__}.score wrote {written} of {m * n} scores")
         return out.reshape(m, n)
@@ -187,7 +197,11 @@ class Scorer:
         notes: list[PairNote] = []
         for g, (media, texts) in enumerate(groups):
             self.failures, self.notes = [], []
-            results.append(self.score(media, texts, templates=templates, **options))
+            self._group = g
+            try:
+                results.append(self.score(media, texts, templates=templates, **options))
+            finally:
+                self._group = 0
             records: list[PairFailure | PairNote] = [*self.failures, *self.notes]
             for rec in records:
                 rec.group = g
@@ -195,6 +209,18 @@ class Scorer:
             notes.extend(self.notes)
         self.failures, self.notes = failures, notes
         return results
+
+    def report_scored(self, pairs: Sequence[tuple[int, int, int, float, PairNote | None]]) -> None:
+        """Hand over scores as soon as they are computed, each ``(group, media_index, text_index, score,
+        note)`` (indices as in :meth:`score_groups`; ``note`` the pair's :class:`PairNote` or ``None``).
+
+        The front-end stores them at once, so that a run killed a moment later does not pay for them again.
+        The default :meth:`score` reports each batch; a family that overrides it may call this as pairs
+        finish (hosted models: as each request returns). Not calling it is correct, only later to store:
+        the scores returned by :meth:`score_groups` are stored when it returns. A failed pair is not reported.
+        """
+        if self.pair_sink is not None and pairs:
+            self.pair_sink(list(pairs))
 
     def generate_media(self, media: Sequence[media_mod.Media], prompts: Sequence[str], **options: Any) -> list[str]:
         """Answer ``prompts[k]`` about ``media[k]``; families that generate text override this."""

@@ -104,7 +104,11 @@ def _owner_alive(owner: str) -> bool:
         return False
     except OSError:  # it exists but is not ours to signal
         return True
-    return True
+    try:  # a killed process its parent has not reaped yet still answers signals: read its state
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rpartition(")")[2].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return True
 
 
 class ScoreStore:

@@ -209,7 +209,10 @@ def _score(args: argparse.Namespace) -> int:
     if args.num_frames is not None:
         call["num_frames"] = args.num_frames
     if args.fps is not None:
-        call["fps"] = args.fps if args.fps == "dynamic" else float(args.fps)
+        try:
+            call["fps"] = args.fps if args.fps == "dynamic" else float(args.fps)
+        except ValueError:
+            raise UsageError(f"--fps {args.fps!r} must be a number of frames per second or 'dynamic'") from None
     scorer = get_score_model(args.model, device=args.device, dtype=args.dtype, **options)
     call = scorer.model.resolve_options(**call)
 

@@ -130,3 +130,14 @@ def test_fake_server_is_quiet_when_a_client_vanishes(capfd: pytest.CaptureFixtur
         time.sleep(0.3)
     err = capfd.readouterr().err
     assert "Traceback" not in err and "ConnectionResetError" not in err
+
+
+@pytest.mark.parametrize("option,value", [
+    ("max_concurrency", 0), ("max_concurrency", True), ("max_retries", -1), ("max_retries", "5"),
+    ("timeout", 0), ("timeout", "60"), ("backoff_base", -0.5), ("max_retry_wait", float("inf")),
+    ("requests_per_minute", 0), ("top_logprobs", 0),
+])
+def test_bad_numeric_options_are_named(server: FakeModelServer, option: str, value: object) -> None:
+    with pytest.raises(ValueError, match=option) as e:
+        build(server, "openai", **{option: value})
+    assert repr(value) in str(e.value)

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from t2v_core.errors import T2VError
+from t2v_core.errors import OptionError, T2VError
 from t2v_core.media import Image, Media, Video
 from t2v_core.progress import enabled as progress_enabled
 from t2v_core.scorer import PairFailure, PairNote, Scorer
@@ -136,8 +136,18 @@ class APIScorer(Scorer):
         if self._opt("image_format") not in ("png", "jpeg"):
             raise ValueError(f"image_format must be 'png' or 'jpeg', got {self._opt('image_format')!r}")
         conc = self._opt("max_concurrency")
-        if not isinstance(conc, int) or conc < 1:
-            raise ValueError(f"max_concurrency must be a positive integer, got {conc!r}")
+        if isinstance(conc, bool) or not isinstance(conc, int) or conc < 1:
+            raise OptionError(f"max_concurrency must be a positive integer, got {conc!r}")
+        retries = self._opt("max_retries")
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise OptionError(f"max_retries must be a non-negative integer, got {retries!r}")
+        for opt in ("backoff_base", "backoff_max", "max_retry_wait", "timeout", "requests_per_minute"):
+            v = self._opt(opt)
+            if v is None and opt == "requests_per_minute":
+                continue
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < float("inf"):
+                raise OptionError(f"{opt} must be a positive number (seconds{' per minute' if opt.endswith('minute') else ''}), "
+                                  f"got {v!r}")
         self.policy = RetryPolicy(max_retries=int(self._opt("max_retries")), backoff_base=float(self._opt("backoff_base")),
                                   backoff_max=float(self._opt("backoff_max")),
                                   max_retry_wait=float(self._opt("max_retry_wait")))

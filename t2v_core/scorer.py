@@ -330,7 +330,8 @@ def check_numeric_options(options: dict[str, Any], model: str = "") -> None:
     fps = options.get("fps")
     if fps is not None and fps != "dynamic":
         if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not fps > 0 or fps == float("inf"):
-            raise OptionError(f"fps{who} must be a positive number of frames per second, got {fps!r}")
+            raise OptionError(f"fps must be a positive number or 'dynamic' (for families that take it){who}, "
+                              f"got {fps!r}")
 
 
 class ImageOnlyMixin:

@@ -191,10 +191,20 @@ def _read_pairs(path: str) -> list[tuple[str, str, int]]:
         raise UsageError(f"--pairs file {path!r} must be .csv or .jsonl")
     out = []
     for n, row in enumerate(rows, 1):
+        if not isinstance(row, dict):
+            raise UsageError(f"{path}: row {n} is a {type(row).__name__} ({json.dumps(row)[:60]}), not an object; "
+                             'each row must look like {"image": "a.png", "text": "a cat"}')
         media = row.get("image") or row.get("video")
         text = row.get("text")
         if not media or text is None:
             raise UsageError(f"{path}: row {n} needs an 'image' (or 'video') and a 'text' field, got {sorted(row)}")
+        if not isinstance(text, str):
+            raise UsageError(f"{path}: row {n}: 'text' is a {type(text).__name__} ({text!r}), not a string")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise UsageError(f"{path}: row {n}: 'text' has an invalid character {text[e.start]!r} at position "
+                             f"{e.start} (a lone surrogate); fix the text") from None
         if not str(media).startswith(("http://", "https://")) and not os.path.isabs(str(media)):
             media = str(p.parent / str(media))  # relative to the pairs file, as users lay out datasets
         out.append((str(media), str(text), n))
@@ -226,7 +236,10 @@ def _score(args: argparse.Namespace) -> int:
     if args.num_frames is not None:
         call["num_frames"] = args.num_frames
     if args.fps is not None:
-        call["fps"] = args.fps if args.fps == "dynamic" else float(args.fps)
+        try:
+            call["fps"] = args.fps if args.fps == "dynamic" else float(args.fps)
+        except ValueError:
+            raise UsageError(f"--fps {args.fps!r} must be a number of frames per second or 'dynamic'") from None
     device = shard.device(args.device) if shard else args.device
     scorer = get_score_model(args.model, device=device, dtype=args.dtype, **options)
     call = scorer.model.resolve_options(**call)
@@ -245,6 +258,7 @@ def _score(args: argparse.Namespace) -> int:
     else:
         store = ScoreStore(args.store) if args.store else None
     results: list[dict[str, Any]] = []
+    scored: list[tuple[tuple[str, list[tuple[str, int]]], Any]] = []
     try:
         run = scorer.open_run(store, args.question, args.answer, call)
         from .progress import progress_counter
@@ -265,16 +279,18 @@ def _score(args: argparse.Namespace) -> int:
                 except MediaError as e:  # one bad file is recorded against its pairs; the run goes on
                     results += [{"row": n, "model": args.model, "media": media_item, "text": text, "score": None,
                                  "error": str(e), "note": None} for text, n in texts]
-            for (media_item, texts), result in zip(part, run.score_many(loaded)):
-                failed = {f.text_index: f for f in result.failures}
-                noted = {m.text_index: m for m in result.notes}
-                for j, (text, n) in enumerate(texts):
-                    f, m = failed.get(j), noted.get(j)
-                    results.append({"row": n, "model": args.model, "media": media_item, "text": text,
-                                    "score": None if f else float(result.scores[0, j]), "error": f.error if f else None,
-                                    "note": f"{m.kind}: {m.message}" if m else None})
+            scored += list(zip(part, run.score_many(loaded)))
             bar.update(len(items[start:start + chunk]))
+        run.finish()  # pairs another run on the same store was computing
         bar.close()
+        for (media_item, texts), result in scored:
+            failed = {f.text_index: f for f in result.failures}
+            noted = {m.text_index: m for m in result.notes}
+            for j, (text, n) in enumerate(texts):
+                f, m = failed.get(j), noted.get(j)
+                results.append({"row": n, "model": args.model, "media": media_item, "text": text,
+                                "score": None if f else float(result.scores[0, j]), "error": f.error if f else None,
+                                "note": f"{m.kind}: {m.message}" if m else None})
     finally:
         if store:
             store.close()

@@ -13,7 +13,13 @@ def resolve_device(device: Any = None) -> Any:
     import torch
 
     if device is not None:
-        return torch.device(device)
+        try:
+            return torch.device(device)
+        except (RuntimeError, TypeError, ValueError) as e:
+            from .errors import OptionError
+
+            raise OptionError(f"device {device!r} is not a device torch knows ({str(e).splitlines()[0]}); use e.g. 'cpu', 'cuda', "
+                              "'cuda:1' or 'mps'") from None
     if torch.cuda.is_available():
         return torch.device("cuda")
     mps = getattr(torch.backends, "mps", None)

@@ -65,7 +65,10 @@ def merge_shards(store: str | Path) -> int:
                            " SELECT key, model, media_source, text, error, kind, created FROM shard.failures")
             db.commit()
             db.execute("DETACH DATABASE shard")
-            shard.unlink()
+            # the store runs in WAL mode: a shard's -wal / -shm files go with it (a killed rank leaves them,
+            # and a stale -wal beside a new shard of the same name would corrupt it)
+            for path in (shard, *(Path(f"{shard}{x}") for x in ("-wal", "-shm", "-journal"))):
+                path.unlink(missing_ok=True)
     finally:
         db.close()
     after = ScoreStore(store)
@@ -82,12 +85,11 @@ class ShardStore(ScoreStore):
         super().__init__(f"{store}.rank{rank}")
         self._merged = ScoreStore(self.merged_path) if self.merged_path.exists() else None
 
-    def get_entries(self, keys: Any) -> dict[str, tuple[float, dict[str, Any] | None]]:
-        """Stored scores among ``keys``, from this rank's shard and from the merged store."""
-        keys = list(keys)
-        found = self._merged.get_entries(keys) if self._merged is not None else {}
-        found.update(super().get_entries([k for k in keys if k not in found]))
-        return found
+    def _read_entries(self, keys: list[str], out: dict[str, tuple[float, dict[str, Any] | None]]) -> None:
+        # every read of the store (get_entries, claim) sees the merged store first, then this rank's shard
+        if self._merged is not None:
+            out.update(self._merged.get_entries(keys))
+        super()._read_entries([k for k in keys if k not in out], out)
 
     def close(self) -> None:
         """Close the shard and the merged store."""

@@ -34,6 +34,18 @@ class TemplateError(T2VError, ValueError):
     """A question or answer template is malformed."""
 
 
+class TextError(T2VError, ValueError):
+    """A text (or the ``texts`` argument itself) cannot be scored; the message names its index."""
+
+
+class OptionError(T2VError, ValueError):
+    """An option (``batch_size``, ``num_frames``, ``fps``, ...) has a value it cannot take; the message names it."""
+
+
+class StoreError(T2VError, RuntimeError):
+    """The score store cannot be opened or written (not a SQLite file, a folder, locked too long)."""
+
+
 class ScoringError(T2VError, RuntimeError):
     """Some pairs failed to score; ``failures`` lists them and ``scores`` keeps what was computed."""
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import time
 import warnings
 from collections import Counter
 from collections.abc import Sequence
@@ -11,10 +13,10 @@ from typing import Any, NamedTuple
 import torch
 
 from . import registry
-from .errors import DatasetError, ScoreNoteWarning, ScoringError
+from .errors import DatasetError, MediaError, OptionError, ScoreNoteWarning, ScoringError, TextError
 from .media import Media
 from .progress import progress_counter
-from .scorer import PairFailure, PairNote, Scorer
+from .scorer import PairFailure, PairNote, Scorer, check_batch_size
 from .store import ScoreStore, score_key
 
 
@@ -26,18 +28,45 @@ class SampleResult(NamedTuple):
     notes: list[PairNote]
 
 
+def _short(obj: Any) -> str:
+    text = repr(obj)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _check_text(j: int, t: Any) -> str:
+    if isinstance(t, (bytes, bytearray)):
+        raise TextError(f"text {j} is {type(t).__name__} ({_short(t)}), not a string; decode it first "
+                        "(t.decode('utf-8'))")
+    if not isinstance(t, str):
+        raise TextError(f"text {j} is a {type(t).__name__} ({_short(t)}); every text must be a string")
+    try:
+        t.encode("utf-8")
+    except UnicodeEncodeError as e:  # a lone surrogate: no tokenizer or service can take it
+        raise TextError(f"text {j} ({_short(t)}) has an invalid character {t[e.start]!r} at position {e.start} "
+                        "(a lone surrogate, often from badly decoded bytes); clean it, e.g. "
+                        "t.encode('utf-8', 'replace').decode('utf-8')") from None
+    return t
+
+
 def _texts(texts: Any) -> list[str]:
     if isinstance(texts, str):
-        return [texts]
-    if texts is None:
-        raise ValueError("texts is missing: pass a string or a list of strings")
+        texts = [texts]
+    elif texts is None:
+        raise TextError("texts is missing: pass a string or a list of strings")
+    elif isinstance(texts, (bytes, bytearray)):
+        raise TextError(f"texts is {type(texts).__name__} ({_short(texts)}), not a string; decode it first "
+                        "(texts.decode('utf-8'))")
+    elif isinstance(texts, dict) or not hasattr(texts, "__iter__"):
+        raise TextError(f"texts is a {type(texts).__name__} ({_short(texts)}); pass a string or a list of strings")
     texts = list(texts)
     if not texts:
-        raise ValueError("texts is empty: pass at least one text")
-    for j, t in enumerate(texts):
-        if not isinstance(t, str):
-            raise ValueError(f"text {j} is a {type(t).__name__} ({t!r}); every text must be a string")
-    return texts
+        raise TextError("texts is empty: pass at least one text")
+    return [_check_text(j, t) for j, t in enumerate(texts)]
+
+
+def _as_video_items(items: Any) -> Any:
+    """Under ``videos=``, one 4-D array or tensor (frames x H x W x C) is one video, not a list of images."""
+    return [items] if getattr(items, "ndim", None) == 4 else items
 
 
 class Score:
@@ -104,11 +133,15 @@ class Score:
         return self._score_groups([(media, texts)], question_template, answer_template, options)[0][0]
 
     def _score_groups(self, groups: list[tuple[list[Media], list[str]]], question_template: str | None,
-                      answer_template: str | None, options: dict[str, Any]
+                      answer_template: str | None, options: dict[str, Any], on_pairs: Any = None
                       ) -> tuple[list[torch.Tensor], list[PairFailure], list[PairNote]]:
         templates = self.model.templates(question_template, answer_template)
         self.model.failures, self.model.notes = [], []
-        results = self.model.score_groups(groups, templates=templates, **options)
+        self.model.pair_sink = on_pairs  # pairs reported as they finish are stored at once
+        try:
+            results = self.model.score_groups(groups, templates=templates, **options)
+        finally:
+            self.model.pair_sink = None
         if len(results) != len(groups):
             raise RuntimeError(f"scorer of {self.spec.name!r} returned {len(results)} results for {len(groups)} "
                                f"groups: a bug in plugin {self.spec.plugin!r}")
@@ -137,7 +170,7 @@ class Score:
             raise ValueError(f"on_error must be 'raise' or 'nan', got {on_error!r}")
         if images is not None and videos is not None:
             raise ValueError("pass images or videos, not both")
-        items = videos if videos is not None else images
+        items = _as_video_items(videos) if videos is not None else images
         if items is None:
             raise ValueError("images is missing: pass a media item or a list of them")
         media = self.model.load_media(items)
@@ -184,6 +217,10 @@ class Score:
         """
         if on_error not in ("raise", "nan"):
             raise ValueError(f"on_error must be 'raise' or 'nan', got {on_error!r}")
+        if batch_size is not None:
+            check_batch_size(batch_size)
+        if store is not None and not isinstance(store, (str, Path, ScoreStore)):
+            raise OptionError(f"store must be a path or a ScoreStore, got {type(store).__name__} ({_short(store)})")
         from . import distributed
 
         shard = None if self._sharded else distributed.current()
@@ -202,32 +239,43 @@ class Score:
         out = torch.full((len(samples), n_m, n_t), float("nan"))
         failures: list[PairFailure] = []
         notes: list[PairNote] = []
+        # (sample, media rows the scorer saw, its result); copied into ``out`` once every pair is settled
+        done: list[tuple[int, list[int], SampleResult]] = []
         try:
             run = self.open_run(st, question_template, answer_template, options)
             bar = progress_counter(len(samples), enabled=progress, desc=self.spec.name, unit="sample")
             # Samples go to the scorer in chunks, so that a family can batch (or, for hosted models, run
-            # concurrently) across samples; each chunk is stored as soon as it is scored.
+            # concurrently) across samples; each pair is stored as soon as it is scored.
             chunk_pairs = max(4 * self.model.batch_size, 32)
             s = 0
             while s < len(samples):
                 chunk: list[tuple[list[Media], list[str]]] = []
+                where: list[tuple[int, list[int]]] = []
+                n_pairs = 0
                 first = s
-                while s < len(samples) and (not chunk or (s - first + 1) * n_m * n_t <= chunk_pairs):
+                while s < len(samples) and (s == first or n_pairs + n_m * n_t <= chunk_pairs):
                     items, texts = samples[s]
-                    try:
-                        chunk.append((self.model.load_media(items), texts))
-                    except Exception as e:
-                        raise DatasetError(f"sample {s}: {e}") from e
+                    media, rows, bad = self._load_sample(s, items, texts, on_error)
+                    failures.extend(bad)
+                    if media:
+                        chunk.append((media, texts))
+                        where.append((s, rows))
+                        n_pairs += len(media) * len(texts)
                     s += 1
-                for k, result in enumerate(run.score_many(chunk)):
-                    out[first + k] = result.scores
-                    records: list[PairFailure | PairNote] = [*result.failures, *result.notes]
-                    for rec in records:
-                        rec.detail = {**rec.detail, "sample": first + k}
-                    failures.extend(result.failures)
-                    notes.extend(result.notes)
-                bar.update(len(chunk))
+                if chunk:
+                    for (k, rows), result in zip(where, run.score_many(chunk)):
+                        done.append((k, rows, result))
+                bar.update(s - first)
+            run.finish()  # pairs another process had claimed: their scores, or computed here if it died
             bar.close()
+            for k, rows, result in done:
+                out[k, rows] = result.scores
+                records: list[PairFailure | PairNote] = [*result.failures, *result.notes]
+                for rec in records:
+                    rec.media_index = rows[rec.media_index]
+                    rec.detail = {**rec.detail, "sample": k}
+                failures.extend(result.failures)
+                notes.extend(result.notes)
         finally:
             self.model.batch_size = old_bs
             if own_store and st is not None:
@@ -236,6 +284,27 @@ class Score:
         self._check_failures(out, on_error)
         self._warn_notes(out)
         return out
+
+    def _load_sample(self, s: int, items: list[Any], texts: list[str], on_error: str
+                     ) -> tuple[list[Media], list[int], list[PairFailure]]:
+        """A sample's media that load, their rows, and (under ``on_error="nan"``) a failure for every pair of
+        each item that does not; under ``"raise"`` the first bad item raises :class:`DatasetError`."""
+        if on_error == "raise":
+            try:
+                return self.model.load_media(items), list(range(len(items))), []
+            except MediaError as e:
+                raise DatasetError(f"sample {s}: {e}") from e
+        media: list[Media] = []
+        rows: list[int] = []
+        bad: list[PairFailure] = []
+        for i, item in enumerate(items):
+            try:
+                media += self.model.load_media([item], first_index=i)
+                rows.append(i)
+            except MediaError as e:  # as in the CLI: this item's pairs fail, the rest of the run goes on
+                bad += [PairFailure(i, j, f"sample {s}: {e}", kind="media", detail={"sample": s})
+                        for j in range(len(texts))]
+        return media, rows, bad
 
     def open_run(self, store: ScoreStore | None, question_template: str | None, answer_template: str | None,
                  options: dict[str, Any]) -> _Run:
@@ -258,13 +327,22 @@ class Score:
             if "texts" not in sample:
                 raise DatasetError(f"sample {s} has no 'texts' (keys: {sorted(sample)})")
             items, texts = sample[has[0]], sample["texts"]
-            items = [items] if isinstance(items, (str, Path)) else list(items)
+            if has[0] == "videos":
+                items = _as_video_items(items)
+            if isinstance(items, (str, Path, bytes, bytearray)) or getattr(items, "ndim", None) in (2, 3) or not hasattr(items, "__iter__"):
+                items = [items]
+            items = list(items)
+            if isinstance(texts, (bytes, bytearray)) or not hasattr(texts, "__iter__") or isinstance(texts, dict):
+                raise DatasetError(f"sample {s}: 'texts' is a {type(texts).__name__} ({_short(texts)}); pass a "
+                                   "string or a list of strings")
             texts = [texts] if isinstance(texts, str) else list(texts)
             if not items or not texts:
                 raise DatasetError(f"sample {s} has {len(items)} {has[0]} and {len(texts)} texts; both must be non-empty")
-            bad = [j for j, t in enumerate(texts) if not isinstance(t, str)]
-            if bad:
-                raise DatasetError(f"sample {s}: text {bad[0]} is a {type(texts[bad[0]]).__name__}, not a string")
+            for j, t in enumerate(texts):
+                try:
+                    _check_text(j, t)
+                except TextError as e:
+                    raise DatasetError(f"sample {s}: {e}") from None
             shape = (len(items), len(texts))
             if first is None:
                 first = shape
@@ -299,8 +377,27 @@ def get_score_model(model: str, device: Any = None, dtype: Any = None, **kwargs:
     return Score(model, device=device, dtype=dtype, **kwargs)
 
 
+class _Plan:
+    """One sample of a run: its media, texts, score keys and the result being filled in."""
+
+    __slots__ = ("media", "texts", "keys", "result")
+
+    def __init__(self, media: list[Media], texts: list[str], keys: list[list[str]]) -> None:
+        self.media, self.texts, self.keys = media, texts, keys
+        self.result = SampleResult(torch.full((len(media), len(texts)), float("nan")), [], [])
+
+
 class _Run:
-    """Scores groups of one call's settings, skipping what a store already holds and storing what it computes."""
+    """Scores groups of one call's settings, skipping what a store already holds and storing what it computes.
+
+    With a store, every pair is claimed in the store before it is computed (:meth:`ScoreStore.claim`), so
+    that runs sharing a store share the work: a pair another run holds is left for later and :meth:`finish`
+    collects it (or computes it, if that run died). Each pair is written as soon as the scorer reports it
+    (:meth:`Scorer.report_scored`), so that a killed run loses at most the pairs in flight.
+    """
+
+    #: seconds between looks at the store while waiting for pairs another run holds
+    poll_s = 0.2
 
     def __init__(self, score: Score, store: ScoreStore | None, question_template: str | None,
                  answer_template: str | None, options: dict[str, Any]) -> None:
@@ -315,75 +412,132 @@ class _Run:
         self.prov_id = store.add_provenance({**score.provenance, "call_options": options}) if store else ""
         self.computed = 0
         self.reused = 0
+        #: pairs another run had claimed: (sample, media row, text column), settled by :meth:`finish`
+        self.pending: list[tuple[_Plan, int, int]] = []
+        self._renewed = time.monotonic()
 
     def score_many(self, samples: list[tuple[list[Media], list[str]]]) -> list[SampleResult]:
         """Score several (media, texts) samples in one scorer call; only pairs missing from the store are asked
         for: media with every text missing go as one group, media with some texts missing as their own.
-        A stored score comes back with its stored note, marked ``detail["stored"] = True``."""
+        A stored score comes back with its stored note, marked ``detail["stored"] = True``. Pairs another run
+        is computing stay NaN (without a failure) until :meth:`finish`."""
         name = self.s.spec.name
-        plans: list[tuple[list[Media], list[str], list[list[str]], SampleResult]] = []
-        groups: list[tuple[list[Media], list[str]]] = []
-        where: list[tuple[int, list[int], list[int]]] = []  # group -> (sample, media rows, text columns)
-        for s, (media, texts) in enumerate(samples):
+        todo: list[tuple[_Plan, list[list[int]]]] = []
+        for media, texts in samples:
             keys = [[score_key(name, self.q, self.a, self.options, m.hash, t, self.identity) for t in texts]
                     for m in media]
-            have = self.store.get_entries(k for row in keys for k in row) if self.store else {}
-            result = SampleResult(torch.full((len(media), len(texts)), float("nan")), [], [])
+            plan = _Plan(media, texts, keys)
+            if self.store:
+                have, mine, _ = self.store.claim(k for row in keys for k in row)
+            else:
+                have, mine = {}, {k for row in keys for k in row}
             missing: list[list[int]] = []
             for i, row in enumerate(keys):
                 for j, k in enumerate(row):
                     if k in have:
-                        value, stored = have[k]
-                        result.scores[i, j] = value
-                        if stored:
-                            result.notes.append(PairNote(i, j, stored["kind"], stored["message"],
-                                                         {**stored.get("detail", {}), "stored": True}))
-                missing.append([j for j, k in enumerate(row) if k not in have])
-            self.reused += sum(len(texts) - len(m) for m in missing)
-            full = [i for i, cols in enumerate(missing) if len(cols) == len(texts)]
+                        self._fill_stored(plan, i, j, have[k])
+                    elif k not in mine:
+                        self.pending.append((plan, i, j))
+                missing.append([j for j, k in enumerate(row) if k in mine and k not in have])
+            todo.append((plan, missing))
+        self._compute(todo)
+        return [plan.result for plan, _ in todo]
+
+    def finish(self) -> None:
+        """Wait for the pairs other runs had claimed: take their stored scores, or claim and compute the pairs
+        whose claim lapsed (that run died or gave up on them)."""
+        while self.pending and self.store is not None:
+            time.sleep(self.poll_s)
+            have, mine, _ = self.store.claim(plan.keys[i][j] for plan, i, j in self.pending)
+            todo: dict[int, tuple[_Plan, list[list[int]]]] = {}
+            still: list[tuple[_Plan, int, int]] = []
+            for plan, i, j in self.pending:
+                k = plan.keys[i][j]
+                if k in have:
+                    self._fill_stored(plan, i, j, have[k])
+                elif k in mine:
+                    todo.setdefault(id(plan), (plan, [[] for _ in plan.media]))[1][i].append(j)
+                else:
+                    still.append((plan, i, j))
+            self.pending = still
+            self._compute(list(todo.values()))
+
+    def _fill_stored(self, plan: _Plan, i: int, j: int, entry: tuple[float, dict[str, Any] | None]) -> None:
+        value, stored = entry
+        plan.result.scores[i, j] = value
+        if stored:
+            plan.result.notes.append(PairNote(i, j, stored["kind"], stored["message"],
+                                              {**stored.get("detail", {}), "stored": True}))
+        self.reused += 1
+
+    def _row(self, plan: _Plan, i: int, j: int, value: float, note: PairNote | None) -> dict[str, Any]:
+        return {"key": plan.keys[i][j], "model": self.s.spec.name, "question_template": self.q,
+                "answer_template": self.a, "options": self.options, "media_hash": plan.media[i].hash,
+                "media_source": plan.media[i].source, "text": plan.texts[j], "score": value,
+                "note": {"kind": note.kind, "message": note.message, "detail": note.detail} if note else None}
+
+    def _compute(self, todo: list[tuple[_Plan, list[list[int]]]]) -> None:
+        groups: list[tuple[list[Media], list[str]]] = []
+        where: list[tuple[_Plan, list[int], list[int]]] = []  # group -> (sample, media rows, text columns)
+        for plan, missing in todo:
+            n_t = len(plan.texts)
+            full = [i for i, cols in enumerate(missing) if len(cols) == n_t]
             if full:
-                groups.append(([media[i] for i in full], texts))
-                where.append((s, full, list(range(len(texts)))))
+                groups.append(([plan.media[i] for i in full], plan.texts))
+                where.append((plan, full, list(range(n_t))))
             for i, cols in enumerate(missing):
-                if cols and len(cols) < len(texts):
-                    groups.append(([media[i]], [texts[j] for j in cols]))
-                    where.append((s, [i], cols))
-            plans.append((media, texts, keys, result))
-        if groups:
-            results, failures, notes = self.s._score_groups(groups, self.qt, self.at, self.options)
-            for g, (s, rows, cols) in enumerate(where):
-                plans[s][3].scores[torch.tensor(rows).unsqueeze(1), torch.tensor(cols).unsqueeze(0)] = results[g]
+                if cols and len(cols) < n_t:
+                    groups.append(([plan.media[i]], [plan.texts[j] for j in cols]))
+                    where.append((plan, [i], cols))
+        if not groups:
+            return
+        written: set[tuple[int, int, int]] = set()  # (group, row, column) the scorer reported and we stored
+
+        def sink(done: list[tuple[int, int, int, float, PairNote | None]]) -> None:
+            rows_out = []
+            for g, gi, gj, value, note in done:
+                plan, rows, cols = where[g]
+                if (g, gi, gj) not in written and math.isfinite(value):
+                    written.add((g, gi, gj))
+                    rows_out.append(self._row(plan, rows[gi], cols[gj], value, note))
+            if rows_out and self.store is not None:
+                self.store.put_many(rows_out, self.prov_id)
+                if time.monotonic() - self._renewed > self.store.claim_ttl / 4:
+                    self.store.renew()  # a long computation keeps its claims
+                    self._renewed = time.monotonic()
+
+        try:
+            results, failures, notes = self.s._score_groups(groups, self.qt, self.at, self.options,
+                                                            on_pairs=sink if self.store else None)
+            for g, (plan, rows, cols) in enumerate(where):
+                plan.result.scores[torch.tensor(rows).unsqueeze(1), torch.tensor(cols).unsqueeze(0)] = results[g]
                 self.computed += len(rows) * len(cols)
             fresh: dict[tuple[int, int, int], PairNote] = {}
+            new_failures: list[tuple[_Plan, PairFailure]] = []
             records: list[PairFailure | PairNote] = [*failures, *notes]
             for rec in records:  # group indices -> the sample's own
-                s, rows, cols = where[rec.group]
-                rec.media_index, rec.text_index, rec.group = rows[rec.media_index], cols[rec.text_index], 0
+                g = rec.group
+                plan, rows, cols = where[g]
+                gi, gj = rec.media_index, rec.text_index
+                rec.media_index, rec.text_index, rec.group = rows[gi], cols[gj], 0
                 if isinstance(rec, PairFailure):
-                    plans[s][3].failures.append(rec)
+                    plan.result.failures.append(rec)
+                    new_failures.append((plan, rec))
+                    written.add((g, gi, gj))  # a failed pair is never stored as a score
                 else:
-                    plans[s][3].notes.append(rec)
-                    fresh[(s, rec.media_index, rec.text_index)] = rec
+                    plan.result.notes.append(rec)
+                    fresh[(g, gi, gj)] = rec
             if self.store:
-                rows_out = []
-                for s, grows, gcols in where:
-                    media, texts, keys, result = plans[s]
-                    for i in grows:
-                        for j in gcols:
-                            note = fresh.get((s, i, j))
-                            rows_out.append({
-                                "key": keys[i][j], "model": name, "question_template": self.q,
-                                "answer_template": self.a, "options": self.options, "media_hash": media[i].hash,
-                                "media_source": media[i].source, "text": texts[j],
-                                "score": float(result.scores[i, j]),
-                                "note": {"kind": note.kind, "message": note.message, "detail": note.detail}
-                                if note else None})
+                rows_out = [self._row(plan, i, j, float(plan.result.scores[i, j]), fresh.get((g, gi, gj)))
+                            for g, (plan, rows, cols) in enumerate(where)
+                            for gi, i in enumerate(rows) for gj, j in enumerate(cols) if (g, gi, gj) not in written]
                 self.store.put_many(rows_out, self.prov_id)
-                fails_out = []
-                for media, texts, keys, result in plans:
-                    fails_out += [{"key": keys[f.media_index][f.text_index], "model": name,
-                                   "media_source": media[f.media_index].source, "text": texts[f.text_index],
-                                   "error": f.error, "kind": f.kind} for f in result.failures]
+                fails_out = [{"key": plan.keys[f.media_index][f.text_index], "model": self.s.spec.name,
+                              "media_source": plan.media[f.media_index].source, "text": plan.texts[f.text_index],
+                              "error": f.error, "kind": f.kind}
+                             for plan, f in new_failures]
                 if fails_out:
                     self.store.put_failures(fails_out)
-        return [result for _, _, _, result in plans]
+        finally:
+            if self.store:
+                self.store.release(plan.keys[i][j] for plan, rows, cols in where for i in rows for j in cols)

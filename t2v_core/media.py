@@ -11,7 +11,10 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import threading
+import time
 import urllib.request
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,8 +28,13 @@ from .errors import MediaError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpeg", ".mpg"}
+#: the longest a whole URL download may take, in seconds (connect, headers and body together)
 URL_TIMEOUT_S = 30.0
 URL_MAX_BYTES = 200 * 1024 * 1024
+#: the largest image (width x height, in pixels) that is decoded; a bigger one is refused before its pixels are
+#: decoded (a "decompression bomb": a small file that would fill memory). Set ``t2v_core.media.MAX_IMAGE_PIXELS``
+#: or the environment variable ``T2V_MAX_IMAGE_PIXELS`` to raise it; ``None`` or ``0`` removes the limit.
+MAX_IMAGE_PIXELS: int | None = 16384 * 16384
 VIDEO_BACKENDS = ("pyav", "decord")
 
 
@@ -45,6 +53,11 @@ def _describe(item: Any) -> str:
     return f"<{type(item).__name__}>"
 
 
+def _short(obj: Any) -> str:
+    text = repr(obj)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _fail(index: int | None, item: Any, why: str, fix: str = "") -> MediaError:
     where = f"media item {index} ({_describe(item)})" if index is not None else f"media item {_describe(item)}"
     return MediaError(f"{where}: {why}" + (f". {fix}" if fix else ""))
@@ -54,6 +67,21 @@ def _fail(index: int | None, item: Any, why: str, fix: str = "") -> MediaError:
 
 
 ALPHA_MODES = ("drop", "white")
+
+
+def _high_bit_depth_to_8bit(img: PILImage.Image) -> PILImage.Image:
+    """16-bit (``I;16*``), 32-bit integer (``I``) and float (``F``) grey images as 8-bit ``L``, scaled rather
+    than clipped (PIL's own ``convert("RGB")`` clips them, turning a 16-bit photo almost white)."""
+    arr = np.asarray(img)
+    if img.mode.startswith("I;16"):
+        scaled = arr.astype(np.float64) / 257.0
+    elif img.mode == "F":
+        hi = float(arr.max()) if arr.size else 0.0
+        scaled = arr.astype(np.float64) * (255.0 if hi <= 1.0 else 1.0)
+    else:  # "I": 16-bit PNGs and TIFFs land here; values above 255 mean a 16-bit range
+        hi = int(arr.max()) if arr.size else 0
+        scaled = arr.astype(np.float64) / (257.0 if hi > 255 else 1.0)
+    return PILImage.fromarray(np.clip(np.round(scaled), 0, 255).astype(np.uint8), mode="L")
 
 
 def to_rgb(img: PILImage.Image, alpha: str = "drop") -> PILImage.Image:
@@ -66,6 +94,8 @@ def to_rgb(img: PILImage.Image, alpha: str = "drop") -> PILImage.Image:
     if alpha not in ALPHA_MODES:
         raise ValueError(f"alpha must be one of {ALPHA_MODES}, got {alpha!r}")
     img = ImageOps.exif_transpose(img) or img
+    if img.mode.startswith("I") or img.mode == "F":
+        img = _high_bit_depth_to_8bit(img)
     if alpha == "drop":
         return img if img.mode == "RGB" else img.convert("RGB")
     if img.mode == "P" and "transparency" in img.info:
@@ -91,6 +121,10 @@ def _array_to_pil(arr: np.ndarray, index: int | None, item: Any, alpha: str = "d
         raise _fail(index, item, f"expected 1, 3 or 4 channels, but got shape {arr.shape}")
     if 0 in arr.shape:
         raise _fail(index, item, "the image is empty")
+    if arr.dtype == np.bool_ or np.issubdtype(arr.dtype, np.complexfloating) or arr.dtype == np.object_ \
+            or not np.issubdtype(arr.dtype, np.number):
+        raise _fail(index, item, f"has dtype {arr.dtype}, which is not an image",
+                    "Pass uint8 in [0, 255], uint16 in [0, 65535] or float in [0, 1]")
     if np.issubdtype(arr.dtype, np.floating):
         if not np.isfinite(arr).all():
             raise _fail(index, item, "the image contains NaN or infinite values")
@@ -99,6 +133,8 @@ def _array_to_pil(arr: np.ndarray, index: int | None, item: Any, alpha: str = "d
             raise _fail(index, item, f"float images must lie in [0, 1], but values span [{lo:.3g}, {hi:.3g}]",
                         "Scale to [0, 1] or pass uint8 in [0, 255]")
         arr = np.round(arr * 255.0).astype(np.uint8)
+    elif arr.dtype == np.uint16:  # a 16-bit image: its full range maps onto 8 bits
+        arr = np.round(arr.astype(np.float64) / 257.0).astype(np.uint8)
     elif arr.dtype != np.uint8:
         if arr.min() < 0 or arr.max() > 255:
             raise _fail(index, item, f"integer images must lie in [0, 255], got dtype {arr.dtype}")
@@ -111,16 +147,27 @@ def _array_to_pil(arr: np.ndarray, index: int | None, item: Any, alpha: str = "d
 
 
 def _tensor_to_numpy(t: Any) -> np.ndarray:
-    return t.detach().cpu().numpy()  # type: ignore[no-any-return]
+    t = t.detach().cpu()
+    if str(t.dtype) in ("torch.bfloat16", "torch.float16"):  # numpy has no bfloat16: widen (exact)
+        t = t.float()
+    return t.numpy()  # type: ignore[no-any-return]
 
 
 def _open_image_bytes(data: bytes, index: int | None, item: Any, alpha: str = "drop") -> PILImage.Image:
     if not data:
         raise _fail(index, item, "the file is empty")
+    limit = max_image_pixels()
     try:
-        img = PILImage.open(io.BytesIO(data))
+        img = _open_unchecked(data)
+        w, h = img.size
+        if limit and w * h > limit:
+            raise _fail(index, item, f"is {w}x{h} = {w * h} pixels, over the limit of {limit} pixels (a decompression "
+                        "bomb guard)", "If the image is genuine, raise the limit: set t2v_core.media.MAX_IMAGE_PIXELS "
+                        "or the environment variable T2V_MAX_IMAGE_PIXELS (0 = no limit)")
         img.load()
-    except (UnidentifiedImageError, OSError, SyntaxError) as e:
+    except MediaError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise _fail(index, item, f"cannot be decoded as an image ({e})",
                     "Check that the file is a complete PNG/JPEG/WebP image") from e
     if img.size[0] == 0 or img.size[1] == 0:
@@ -128,23 +175,66 @@ def _open_image_bytes(data: bytes, index: int | None, item: Any, alpha: str = "d
     return to_rgb(img, alpha)
 
 
+def max_image_pixels() -> int | None:
+    """The pixel limit in force: ``T2V_MAX_IMAGE_PIXELS`` when set, else :data:`MAX_IMAGE_PIXELS`."""
+    env = os.environ.get("T2V_MAX_IMAGE_PIXELS", "").strip()
+    if env:
+        try:
+            return int(float(env)) or None
+        except ValueError:
+            raise MediaError(f"T2V_MAX_IMAGE_PIXELS={env!r} is not a number of pixels (use e.g. 300000000, or 0 "
+                             "for no limit)") from None
+    return MAX_IMAGE_PIXELS or None
+
+
+_PIL_LIMIT_LOCK = threading.Lock()
+
+
+def _open_unchecked(data: bytes) -> PILImage.Image:
+    # PIL's own bomb check (a warning, then an error at twice its limit) would mask ours and ignore a limit the
+    # user raised: it is switched off only while the header is read; our limit is checked before decoding
+    with _PIL_LIMIT_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore", PILImage.DecompressionBombWarning)
+        old = PILImage.MAX_IMAGE_PIXELS
+        PILImage.MAX_IMAGE_PIXELS = None
+        try:
+            return PILImage.open(io.BytesIO(data))
+        finally:
+            PILImage.MAX_IMAGE_PIXELS = old
+
+
 def fetch_url(url: str, index: int | None = None, timeout: float = URL_TIMEOUT_S,
               max_bytes: int = URL_MAX_BYTES) -> bytes:
-    """Download a URL into memory, with a timeout and a size limit."""
+    """Download a URL into memory within ``timeout`` seconds in all (not per read: a server that drips
+    bytes cannot stretch it), and at most ``max_bytes``."""
+    deadline = time.monotonic() + timeout
+    chunks: list[bytes] = []
+    size = 0
     try:
         with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - http(s) checked by caller
             length = resp.headers.get("Content-Length")
             if length is not None and int(length) > max_bytes:
                 raise _fail(index, url, f"is {int(length)} bytes, over the {max_bytes}-byte limit")
-            data: bytes = resp.read(max_bytes + 1)
+            sock = getattr(getattr(getattr(resp, "fp", None), "raw", None), "_sock", None)
+            while size <= max_bytes:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"the download did not finish within {timeout:g} s")
+                if sock is not None:
+                    sock.settimeout(left)  # one silent read cannot outlast the deadline either
+                chunk = resp.read1(1 << 16)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
     except MediaError:
         raise
     except Exception as e:  # urllib raises many types: name them all the same way
         raise _fail(index, url, f"could not be downloaded ({type(e).__name__}: {e})",
                     "Check the address and your network, or download the file and pass its path") from e
-    if len(data) > max_bytes:
+    if size > max_bytes:
         raise _fail(index, url, f"is over the {max_bytes}-byte limit")
-    return data
+    return b"".join(chunks)
 
 
 # --------------------------------------------------------------------------------------------- media
@@ -491,12 +581,19 @@ def load_media(item: Any, index: int = 0, *, video_backend: str = "pyav", allow_
 
 
 def load_all(items: Sequence[Any], *, video_backend: str = "pyav", accepted: Sequence[str] = ("image", "video"),
-             model: str = "", alpha: str = "drop") -> list[Media]:
-    """Load every item (each once), checking that its kind is one the model accepts."""
-    if isinstance(items, (str, Path, PILImage.Image, bytes)) or getattr(items, "ndim", None) in (2, 3):
+             model: str = "", alpha: str = "drop", first_index: int = 0) -> list[Media]:
+    """Load every item (each once), checking that its kind is one the model accepts.
+
+    ``first_index`` is the index of ``items[0]`` in the caller's list (so errors name the right item when a
+    list is loaded piece by piece)."""
+    if isinstance(items, (str, os.PathLike, PILImage.Image, bytes, bytearray, memoryview, Image, Video)) \
+            or getattr(items, "ndim", None) in (2, 3):
         items = [items]
+    elif isinstance(items, dict) or not hasattr(items, "__iter__"):
+        raise MediaError(f"images/videos is a {type(items).__name__} ({_short(items)}); pass a media item (a path, "
+                         "URL, PIL image, array, tensor) or a list of them")
     out = []
-    for i, item in enumerate(items):
+    for i, item in enumerate(items, first_index):
         m = load_media(item, i, video_backend=video_backend, alpha=alpha)
         if m.kind not in accepted:
             raise _fail(i, item, f"is a {m.kind}, but model {model!r} accepts only {'/'.join(accepted)}",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import platform
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
@@ -18,7 +18,7 @@ import torch
 
 from . import media as media_mod
 from .device import resolve_device, resolve_dtype
-from .errors import T2VError
+from .errors import OptionError, T2VError
 from .progress import progress_bar
 from .specs import ScorerSpec
 from .templates import Templates, resolve
@@ -100,6 +100,11 @@ class Scorer:
         {"progress", "batch_size", "video_backend", "max_concurrency", "requests_per_minute", "timeout",
          "max_retries", "max_retry_wait", "attn_implementation", "device_map"})
 
+    #: set by the front-end while :meth:`score_groups` runs: receives the pairs handed to :meth:`report_scored`
+    pair_sink: Callable[[list[tuple[int, int, int, float, PairNote | None]]], None] | None = None
+    #: the group :meth:`score` is working on, when the default :meth:`score_groups` called it
+    _group: int = 0
+
     def __init__(self, spec: ScorerSpec, device: Any = None, dtype: Any = None, batch_size: int | None = None,
                  video_backend: str = "pyav", progress: bool | None = None, **options: Any) -> None:
         self.spec = spec
@@ -108,8 +113,8 @@ class Scorer:
         self.dtype = resolve_dtype(dtype if dtype is not None else self.default_dtype, self.device)
         if self.dtype in self.refused_dtypes:
             raise ValueError(f"model {spec.name!r} refuses dtype {self.dtype}: {self.refused_dtypes[self.dtype]}")
-        if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if batch_size is not None:
+            check_batch_size(batch_size)
         self.batch_size = batch_size or self.default_batch_size_for(self.device)
         self.video_backend = video_backend
         self.progress = progress
@@ -150,17 +155,32 @@ class Scorer:
         """
         m, n = len(media), len(texts)
         pairs = [(i, j) for i in range(m) for j in range(n)]
-        out = torch.empty(m * n, dtype=torch.float32)
+        check_batch_size(self.batch_size)
+        # NaN, not torch.empty: an entry no batch wrote must never pass for a score
+        out = torch.full((m * n,), float("nan"), dtype=torch.float32)
+        written = 0
         starts = range(0, len(pairs), self.batch_size)
         for s in progress_bar(starts, enabled=self.progress, total=len(starts), desc=f"{self.name}", unit="batch"):
             chunk = pairs[s:s + self.batch_size]
             n_failures, n_notes = len(self.failures), len(self.notes)
             scores = self.score_pairs([media[i] for i, _ in chunk], [texts[j] for _, j in chunk],
                                       templates=templates, **options)
-            out[s:s + len(chunk)] = scores.detach().float().cpu().reshape(-1)
+            flat = scores.detach().float().cpu().reshape(-1)
+            if flat.numel() != len(chunk):
+                raise RuntimeError(f"score_pairs of {self.name!r} returned {flat.numel()} scores for {len(chunk)} "
+                                   f"pairs: a bug in plugin {self.spec.plugin!r}")
+            out[s:s + len(chunk)] = flat
+            written += len(chunk)
             added: list[PairFailure | PairNote] = [*self.failures[n_failures:], *self.notes[n_notes:]]
             for rec in added:
                 rec.media_index, rec.text_index = chunk[rec.media_index]
+            if self.pair_sink is not None:
+                failed = {(f.media_index, f.text_index) for f in self.failures[n_failures:]}
+                noted = {(n.media_index, n.text_index): n for n in self.notes[n_notes:]}
+                self.report_scored([(self._group, i, j, float(flat[k]), noted.get((i, j)))
+                                    for k, (i, j) in enumerate(chunk) if (i, j) not in failed])
+        if written != m * n:
+            raise RuntimeError(f"{type(self).__name__}.score wrote {written} of {m * n} scores")
         return out.reshape(m, n)
 
     def score_groups(self, groups: Sequence[tuple[Sequence[media_mod.Media], Sequence[str]]], *,
@@ -177,7 +197,11 @@ class Scorer:
         notes: list[PairNote] = []
         for g, (media, texts) in enumerate(groups):
             self.failures, self.notes = [], []
-            results.append(self.score(media, texts, templates=templates, **options))
+            self._group = g
+            try:
+                results.append(self.score(media, texts, templates=templates, **options))
+            finally:
+                self._group = 0
             records: list[PairFailure | PairNote] = [*self.failures, *self.notes]
             for rec in records:
                 rec.group = g
@@ -185,6 +209,18 @@ class Scorer:
             notes.extend(self.notes)
         self.failures, self.notes = failures, notes
         return results
+
+    def report_scored(self, pairs: Sequence[tuple[int, int, int, float, PairNote | None]]) -> None:
+        """Hand over scores as soon as they are computed, each ``(group, media_index, text_index, score,
+        note)`` (indices as in :meth:`score_groups`; ``note`` the pair's :class:`PairNote` or ``None``).
+
+        The front-end stores them at once, so that a run killed a moment later does not pay for them again.
+        The default :meth:`score` reports each batch; a family that overrides it may call this as pairs
+        finish (hosted models: as each request returns). Not calling it is correct, only later to store:
+        the scores returned by :meth:`score_groups` are stored when it returns. A failed pair is not reported.
+        """
+        if self.pair_sink is not None and pairs:
+            self.pair_sink(list(pairs))
 
     def generate_media(self, media: Sequence[media_mod.Media], prompts: Sequence[str], **options: Any) -> list[str]:
         """Answer ``prompts[k]`` about ``media[k]``; families that generate text override this."""
@@ -210,12 +246,15 @@ class Scorer:
         if unknown:
             allowed = ", ".join(sorted(self.call_options)) or "none"
             raise TypeError(f"model {self.name!r} got unexpected option(s) {unknown}; it accepts: {allowed}")
-        return {**self.call_options, **{k: v for k, v in kwargs.items() if v is not None}}
+        out = {**self.call_options, **{k: v for k, v in kwargs.items() if v is not None}}
+        check_numeric_options(out, model=self.name)
+        return out
 
-    def load_media(self, items: Any) -> list[media_mod.Media]:
-        """Load user media items, checking each is a kind this model accepts."""
+    def load_media(self, items: Any, first_index: int = 0) -> list[media_mod.Media]:
+        """Load user media items, checking each is a kind this model accepts (``first_index``: the index of
+        ``items[0]`` in the caller's list, for error messages)."""
         return media_mod.load_all(items, video_backend=self.video_backend, accepted=self.spec.media, model=self.name,
-                                  alpha=self.options.get("alpha") or self.default_alpha)
+                                  alpha=self.options.get("alpha") or self.default_alpha, first_index=first_index)
 
     def generate(self, images: Any, texts: Sequence[str] | str, **options: Any) -> list[str]:
         """Text generation, as the reference's ``model.generate(images=..., texts=...)``: one answer per pair."""
@@ -272,6 +311,27 @@ class Scorer:
                 "python": platform.python_version(),
             },
         }
+
+
+def check_batch_size(batch_size: Any, name: str = "batch_size") -> int:
+    """``batch_size`` if it is a positive integer; else an :class:`OptionError` naming it."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise OptionError(f"{name} must be a positive integer (1, 2, ...), got {batch_size!r}")
+    return batch_size
+
+
+def check_numeric_options(options: dict[str, Any], model: str = "") -> None:
+    """Refuse bad values of the shared video options before any work: ``num_frames`` a positive integer,
+    ``fps`` a positive number (or ``"dynamic"``, for families that take it)."""
+    who = f" (model {model!r})" if model else ""
+    nf = options.get("num_frames")
+    if nf is not None and (isinstance(nf, bool) or not isinstance(nf, int) or nf < 1):
+        raise OptionError(f"num_frames{who} must be a positive integer, got {nf!r}")
+    fps = options.get("fps")
+    if fps is not None and fps != "dynamic":
+        if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not fps > 0 or fps == float("inf"):
+            raise OptionError(f"fps must be a positive number or 'dynamic' (for families that take it){who}, "
+                              f"got {fps!r}")
 
 
 class ImageOnlyMixin:

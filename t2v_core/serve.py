@@ -304,6 +304,7 @@ class ScoringService:
         samples = [([m], list(dict.fromkeys(texts))) for m, texts in by_media.values()]
         computed, reused = run.computed, run.reused
         results = run.score_many(samples)
+        run.finish()  # pairs another process sharing the store was computing
         self.metrics.computed += run.computed - computed
         self.metrics.cache_hits += run.reused - reused
         self.metrics.batches += 1

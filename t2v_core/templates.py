@@ -24,6 +24,11 @@ class Templates:
         if not self.answer.strip():
             raise TemplateError("answer_template is empty: the score is the probability of the answer, so it "
                                 "needs at least one token (e.g. 'Yes', or '{}' for VisualGPTScore)")
+        if not (_has_placeholder(self.question) or _has_placeholder(self.answer)):
+            raise TemplateError(
+                f"neither question_template {self.question!r} nor answer_template {self.answer!r} has a '{{}}' for the "
+                "text, so every text would get the same score; put '{}' where the text goes (e.g. "
+                "'Does this figure show \"{}\"?')")
 
     def fill(self, text: str) -> tuple[str, str]:
         """The question and answer for one text."""
@@ -48,6 +53,10 @@ def validate(template: str, field: str = "template") -> str:
     if len(fields) > 1:
         raise TemplateError(f"{field} {template!r} has {len(fields)} '{{}}' placeholders; at most one is allowed")
     return template
+
+
+def _has_placeholder(template: str) -> bool:
+    return any(name is not None for _, name, _, _ in string.Formatter().parse(template))
 
 
 def fill(template: str, text: str) -> str:

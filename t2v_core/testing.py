@@ -186,9 +186,10 @@ def check_scorer(score: Any, images: Sequence[Any] | None = None, texts: Sequenc
         other = score(images=images, texts=texts, question_template='Is "{}" what this picture shows?',
                       answer_template="No", **kw)
         assert not _close(other, scores, 1e-7, 0.0), "a different question/answer template did not change the scores"
-        for bad in ("Does it show {0}?", "{} and {}", "{name}"):
+        for bad, answer in (("Does it show {0}?", None), ("{} and {}", None), ("{name}", None),
+                            ("Does it look good?", "Yes")):  # the last: the text appears nowhere
             try:
-                score(images=images[:1], texts=texts[:1], question_template=bad, **kw)
+                score(images=images[:1], texts=texts[:1], question_template=bad, answer_template=answer, **kw)
             except TemplateError:
                 pass
             else:

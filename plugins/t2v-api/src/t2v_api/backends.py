@@ -139,7 +139,7 @@ class OpenAIBackend:
         return body
 
     def parse(self, body: Any) -> Reply:
-        """Read the first token's candidates; a well-formed reply without log-probabilities is ``no_logprobs``."""
+        """Read the first token's candidates; a well-formed reply without log-probabilities is ``missing_logprobs``."""
         try:
             choice = body["choices"][0]
         except (KeyError, IndexError, TypeError):
@@ -149,7 +149,7 @@ class OpenAIBackend:
         logprobs = choice.get("logprobs")
         content = logprobs.get("content") if isinstance(logprobs, dict) else None
         if not content:
-            raise CallFailed("no_logprobs", f"the reply of {self.model!r} carries no log-probabilities "
+            raise CallFailed("missing_logprobs", f"the reply of {self.model!r} carries no log-probabilities "
                              "(choices[0].logprobs is empty although logprobs=true was requested)")
         first = content[0]
         if not isinstance(first, dict):
@@ -310,7 +310,7 @@ class GeminiBackend:
             finish = cands[0].get("finishReason")
             if finish in ("SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "RECITATION"):
                 raise CallFailed("blocked", f"Gemini stopped with finishReason {finish} before answering")
-            raise CallFailed("no_logprobs", f"the reply of {self.model!r} carries no logprobsResult although "
+            raise CallFailed("missing_logprobs", f"the reply of {self.model!r} carries no logprobsResult although "
                              f"responseLogprobs was requested (finishReason {finish!r}; a thinking model may have "
                              "spent max_output_tokens on thinking)")
         top = result["topCandidates"]

@@ -19,8 +19,12 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-#: kinds of failure; retryable ones are retried with backoff, fatal ones stop the whole call
-RETRYABLE = frozenset({"rate_limit", "server", "timeout", "connection", "bad_reply"})
+#: kinds of failure; retryable ones are retried with backoff, fatal ones stop the whole call.
+#: ``missing_logprobs`` is one reply without log-probabilities: retried, and only a run of them before any
+#: reply with log-probabilities (:data:`NO_LOGPROBS_AFTER`) says the model refuses them (``no_logprobs``)
+RETRYABLE = frozenset({"rate_limit", "server", "timeout", "connection", "bad_reply", "missing_logprobs"})
+#: how many replies without log-probabilities, before any with them, prove that a model does not return them
+NO_LOGPROBS_AFTER = 3
 FATAL = frozenset({"auth", "no_logprobs", "not_found", "quota"})
 
 
@@ -230,6 +234,7 @@ class Outcome:
     error: CallFailed | None = None
     attempts: int = 0
     skipped: bool = False  # never sent, because a fatal error stopped the call
+    index: int = -1  # the job's position in the list given to run_requests
 
 
 @dataclass
@@ -239,6 +244,8 @@ class RunState:
     usage: Usage
     fatal: CallFailed | None = None
     verified: bool = False
+    #: replies without log-probabilities seen while none with them had been (see NO_LOGPROBS_AFTER)
+    missing_logprobs: int = 0
     rng: random.Random = field(default_factory=random.Random)
 
 
@@ -279,13 +286,14 @@ async def run_requests(jobs: Sequence[Callable[[], Awaitable[T]]], *, concurrenc
     Until a first reply has been verified (``state.verified``, set by the backend's caller), jobs go one at a
     time: a rejected key or a model without log-probabilities is found with one request, not a burst.
     A fatal failure stops sending; jobs not yet sent come back ``skipped``. ``on_done`` sees each outcome
-    as it arrives (a progress bar).
+    as it arrives (``outcome.index`` says which job): a progress bar, or storing each result at once.
     """
     outcomes: list[Outcome | None] = [None] * len(jobs)
     done = on_done or (lambda oc: None)
     k = 0
     while k < len(jobs) and not state.verified and state.fatal is None:
         outcomes[k] = await _attempt_job(jobs[k], policy, limiter, state)
+        outcomes[k].index = k  # type: ignore[union-attr]
         done(outcomes[k])  # type: ignore[arg-type]
         k += 1
     sem = asyncio.Semaphore(max(1, concurrency))
@@ -293,6 +301,7 @@ async def run_requests(jobs: Sequence[Callable[[], Awaitable[T]]], *, concurrenc
     async def one(idx: int) -> None:
         async with sem:
             outcomes[idx] = await _attempt_job(jobs[idx], policy, limiter, state)
+            outcomes[idx].index = idx  # type: ignore[union-attr]
             done(outcomes[idx])  # type: ignore[arg-type]
 
     if k < len(jobs):

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import torch
 
-from t2v_core.errors import T2VError
+from t2v_core.errors import OptionError, T2VError
 from t2v_core.media import Image, Media, Video
 from t2v_core.progress import enabled as progress_enabled
 from t2v_core.scorer import PairFailure, PairNote, Scorer
@@ -22,6 +22,7 @@ from t2v_core.templates import Templates
 
 from .backends import GeminiBackend, MediaPart, OpenAIBackend
 from .engine import (
+    NO_LOGPROBS_AFTER,
     CallFailed,
     RateLimiter,
     RetryPolicy,
@@ -135,8 +136,18 @@ class APIScorer(Scorer):
         if self._opt("image_format") not in ("png", "jpeg"):
             raise ValueError(f"image_format must be 'png' or 'jpeg', got {self._opt('image_format')!r}")
         conc = self._opt("max_concurrency")
-        if not isinstance(conc, int) or conc < 1:
-            raise ValueError(f"max_concurrency must be a positive integer, got {conc!r}")
+        if isinstance(conc, bool) or not isinstance(conc, int) or conc < 1:
+            raise OptionError(f"max_concurrency must be a positive integer, got {conc!r}")
+        retries = self._opt("max_retries")
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise OptionError(f"max_retries must be a non-negative integer, got {retries!r}")
+        for opt in ("backoff_base", "backoff_max", "max_retry_wait", "timeout", "requests_per_minute"):
+            v = self._opt(opt)
+            if v is None and opt == "requests_per_minute":
+                continue
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < float("inf"):
+                raise OptionError(f"{opt} must be a positive number (seconds{' per minute' if opt.endswith('minute') else ''}), "
+                                  f"got {v!r}")
         self.policy = RetryPolicy(max_retries=int(self._opt("max_retries")), backoff_base=float(self._opt("backoff_base")),
                                   backoff_max=float(self._opt("backoff_max")),
                                   max_retry_wait=float(self._opt("max_retry_wait")))
@@ -201,7 +212,8 @@ class APIScorer(Scorer):
     def score(self, media: Sequence[Media], texts: Sequence[str], *, templates: Templates | None,
               **options: Any) -> torch.Tensor:
         pairs = [(i, j) for i in range(len(media)) for j in range(len(texts))]
-        flat = self._score(media, texts, pairs, templates, **options)
+        group = self._group
+        flat = self._score(media, texts, pairs, templates, locate=lambda i, j: (group, i, j), **options)
         return flat.reshape(len(media), len(texts))
 
     def score_groups(self, groups: Sequence[tuple[Sequence[Media], Sequence[str]]], *,
@@ -219,7 +231,12 @@ class APIScorer(Scorer):
             owner += [g] * len(gm)
             pairs += [(m0 + i, t0 + j) for i in range(len(gm)) for j in range(len(gt))]
             spans.append((m0, t0, len(gm), len(gt)))
-        flat = self._score(media, texts, pairs, templates, **options)
+
+        def locate(i: int, j: int) -> tuple[int, int, int]:
+            g = owner[i]
+            return g, i - spans[g][0], j - spans[g][1]
+
+        flat = self._score(media, texts, pairs, templates, locate=locate, **options)
         for rec in [*self.failures, *self.notes]:  # global indices -> the group's own
             g = owner[rec.media_index]
             rec.media_index -= spans[g][0]
@@ -243,9 +260,25 @@ class APIScorer(Scorer):
             raise ValueError(f"score_pairs needs as many media as texts, got {len(media)} and {len(texts)}")
         return self._score(media, texts, [(k, k) for k in range(len(texts))], templates, **options)
 
+    def _settle(self, i: int, j: int, ap: AnswerProbability, answer: str
+                ) -> tuple[float | None, PairNote | None, PairFailure | None]:
+        """One answered pair's score and note, or its failure (the answer absent under ``on_absent="fail"``)."""
+        if ap.exact:
+            return ap.value, None, None
+        if self._opt("on_absent") == "bound":
+            return ap.value, PairNote(
+                i, j, "upper_bound", f"the answer {answer!r} was not among the {ap.n_returned} "
+                f"candidates returned, so the score {ap.value:.3g} is an upper bound of its probability",
+                {"bound": ap.value, "min_returned": ap.min_returned, "n_returned": ap.n_returned,
+                 "model": self.served_model}), None
+        return None, None, PairFailure(i, j, f"the answer {answer!r} is not among the {ap.n_returned} candidates "
+                                       f"returned (its probability is at most {ap.value:.3g})", kind="answer_absent",
+                                       detail={"bound": ap.value, "model": self.served_model})
+
     def _score(self, media: Sequence[Media], texts: Sequence[str], pairs: list[tuple[int, int]],
                templates: Templates | None, num_frames: int | None = None, fps: float | None = None,
-               served_model: str | None = None) -> torch.Tensor:
+               served_model: str | None = None,
+               locate: Callable[[int, int], tuple[int, int, int]] | None = None) -> torch.Tensor:
         if served_model is not None and served_model != self.served_model:
             raise ValueError(f"served_model is fixed when the scorer is built ({self.served_model!r}); build "
                              f"another scorer for {served_model!r}")
@@ -263,28 +296,28 @@ class APIScorer(Scorer):
         self.failures = []
         self.notes = []
         self.last_usage = Usage(price_per_mtok=self.price)  # type: ignore[arg-type]
-        outcomes = run_sync(lambda: self._run(pairs, encoded, filled))
+        report: Callable[[Any], None] | None = None
+        if self.pair_sink is not None and locate is not None:
+            def report(oc: Any) -> None:  # each answered pair goes to the store as its reply arrives
+                if oc.error is None:
+                    i, j = pairs[oc.index]
+                    value, note, _ = self._settle(i, j, oc.value, filled[j][1])
+                    if value is not None:
+                        self.report_scored([(*locate(i, j), value, note)])
+        outcomes = run_sync(lambda: self._run(pairs, encoded, filled, report))
         out = torch.full((len(pairs),), float("nan"), dtype=torch.float32)
         fatal = None
         any_ok = False
         for k, ((i, j), oc) in enumerate(zip(pairs, outcomes)):
             if oc.error is None:
-                ap: AnswerProbability = oc.value
                 any_ok = True
-                if ap.exact:
-                    out[k] = ap.value
-                elif self._opt("on_absent") == "bound":
-                    out[k] = ap.value
-                    self.notes.append(PairNote(
-                        i, j, "upper_bound", f"the answer {filled[j][1]!r} was not among the {ap.n_returned} "
-                        f"candidates returned, so the score {ap.value:.3g} is an upper bound of its probability",
-                        {"bound": ap.value, "min_returned": ap.min_returned, "n_returned": ap.n_returned,
-                         "model": self.served_model}))
-                else:
-                    self.failures.append(PairFailure(i, j, f"the answer {filled[j][1]!r} is not among the "
-                                                     f"{ap.n_returned} candidates returned (its probability is at "
-                                                     f"most {ap.value:.3g})", kind="answer_absent",
-                                                     detail={"bound": ap.value, "model": self.served_model}))
+                value, note, failure = self._settle(i, j, oc.value, filled[j][1])
+                if value is not None:
+                    out[k] = value
+                if note is not None:
+                    self.notes.append(note)
+                if failure is not None:
+                    self.failures.append(failure)
                 continue
             err = oc.error
             fatal = fatal or (err if err.fatal else None)
@@ -354,7 +387,7 @@ class APIScorer(Scorer):
         return [str(a) for a in answers]
 
     async def _run(self, pairs: list[tuple[int, int]], encoded: dict[int, tuple[list[MediaPart], str | None]],
-                   filled: list[tuple[str, str]]) -> list[Any]:
+                   filled: list[tuple[str, str]], report: Callable[[Any], None] | None = None) -> list[Any]:
         backend = self.make_backend()
         await backend.open()
         state = RunState(usage=self.last_usage, verified=self._verified)
@@ -367,6 +400,14 @@ class APIScorer(Scorer):
                 try:
                     reply = await backend.send(backend.build(parts, question, pre))
                 except CallFailed as e:
+                    if e.kind == "missing_logprobs":
+                        if state.verified:  # it returned log-probabilities before: this reply is broken
+                            raise CallFailed("bad_reply", e.message, status=e.status) from None
+                        state.missing_logprobs += 1
+                        if state.missing_logprobs >= NO_LOGPROBS_AFTER:
+                            raise CallFailed("no_logprobs", f"its first {state.missing_logprobs} replies all came "
+                                             f"without log-probabilities (last: {e.message})", status=e.status) from None
+                        raise  # one such reply may be a glitch: retried like a malformed reply
                     if e.kind == "no_logprobs" and state.verified:
                         # this model has returned log-probabilities before: a reply without them is broken
                         raise CallFailed("bad_reply", e.message, status=e.status) from None
@@ -387,10 +428,15 @@ class APIScorer(Scorer):
             from tqdm.auto import tqdm
 
             bar = tqdm(total=len(pairs), desc=self.name, unit="pair")
+        def on_done(oc: Any) -> None:
+            if bar is not None:
+                bar.update(1)
+            if report is not None:
+                report(oc)
+
         try:
             return await run_requests([job(i, j) for i, j in pairs], concurrency=self._opt("max_concurrency"),
-                                      policy=self.policy, limiter=self.limiter, state=state,
-                                      on_done=(lambda oc: bar.update(1)) if bar is not None else None)
+                                      policy=self.policy, limiter=self.limiter, state=state, on_done=on_done)
         finally:
             self._verified = self._verified or state.verified
             if bar is not None:

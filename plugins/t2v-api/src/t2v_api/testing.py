@@ -22,6 +22,7 @@ import json
 import math
 import random
 import re
+import sys
 import threading
 import time
 from collections import deque
@@ -31,7 +32,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 #: fault names understood by :meth:`FakeModelServer.script` and ``fault_kinds``
-FAULTS = ("429", "500", "503", "timeout", "malformed", "401")
+#: ("no_logprobs": one well-formed reply that carries no log-probabilities)
+FAULTS = ("429", "500", "503", "timeout", "malformed", "401", "no_logprobs")
 
 _FILLERS = ["I", "The", "This", "Maybe", "Sorry", "It", "There", "A", "In", "Based", "Looking", "Both",
             "Unfortunately", "Certainly", "Image", "Not", "Possibly", "Hmm", "Well", "From", "Here", "Given",
@@ -170,6 +172,12 @@ class FakeModelServer:
             daemon_threads = True
             block_on_close = False
             request_queue_size = 256  # the default 5 refuses bursts of concurrent connects
+
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                # a client killed or timed out mid-request (the kill tests do it on purpose): nothing to report
+                if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+                    return
+                super().handle_error(request, client_address)
 
         self._httpd = Server(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -344,7 +352,7 @@ class _Handler(BaseHTTPRequestHandler):
         chosen = truth.candidates[0]
         top = truth.candidates[: int(k or 0)]
         logprobs: Any = None
-        if body.get("logprobs") and model not in fake.refuse_logprobs:
+        if body.get("logprobs") and model not in fake.refuse_logprobs and fault != "no_logprobs":
             logprobs = {"content": [{"token": chosen.token, "logprob": math.log(chosen.prob),
                                      "bytes": list(chosen.token.encode()),
                                      "top_logprobs": [{"token": c.token, "logprob": math.log(c.prob),
@@ -391,7 +399,7 @@ class _Handler(BaseHTTPRequestHandler):
         chosen = truth.candidates[0]
         cand: dict[str, Any] = {"content": {"parts": [{"text": chosen.token}], "role": "model"},
                                 "finishReason": "MAX_TOKENS", "index": 0}
-        if want and model not in fake.refuse_logprobs:
+        if want and model not in fake.refuse_logprobs and fault != "no_logprobs":
             top = truth.candidates[: int(k or 0)]
             cand["avgLogprobs"] = math.log(chosen.prob)
             cand["logprobsResult"] = {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 import zlib
 
 import numpy as np
@@ -12,6 +14,18 @@ from t2v_core.scorer import PairNote, Scorer
 
 #: a text containing this marker gets its score flagged as approximate (to exercise notes end to end)
 APPROX_MARKER = "(approx)"
+
+
+def _log_work(texts) -> None:
+    """For the concurrency tests: ``T2V_EXAMPLE_LOG`` names a file that gets one line per pair computed, and
+    ``T2V_EXAMPLE_DELAY`` seconds of sleep per pair make runs overlap."""
+    delay = float(os.environ.get("T2V_EXAMPLE_DELAY") or 0)
+    if delay:
+        time.sleep(delay * len(texts))
+    log = os.environ.get("T2V_EXAMPLE_LOG")
+    if log:
+        with open(log, "a") as fh:
+            fh.write("".join(f"{os.getpid()}\t{t}\n" for t in texts))
 
 
 def brightness(img) -> float:
@@ -42,6 +56,7 @@ class BrightnessScorer(Scorer):
     default_batch_size = 3
 
     def score_pairs(self, media, texts, *, templates, num_frames=4):
+        _log_work(texts)
         out = []
         for k, (m, t) in enumerate(zip(media, texts)):
             q, a = templates.fill(t)

@@ -48,6 +48,10 @@ FIRST_PARTY: dict[str, tuple[str, ...]] = {
         "gemini-2.5-pro",
         "gemini-2.5-flash",
     ),
+    "t2v-paligemma": tuple(
+        [f"paligemma-3b-mix-{r}" for r in (224, 448, 896)]
+        + [f"paligemma2-{s}-mix-{r}" for s in ("3b", "10b", "28b") for r in (224, 448)]
+    ),
     "t2v-openclip": ("hpsv2", "hpsv2.1", "pickscore-v1", "openai:ViT-B-32", "openai:ViT-L-14"),
 }
 
@@ -56,6 +60,7 @@ FIRST_PARTY_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^clip-flant5-"), "t2v-clipflant5"),
     (re.compile(r"^qwen(2|2\.5|3)-vl-"), "t2v-qwen"),
     (re.compile(r"^internvl"), "t2v-internvl"),
+    (re.compile(r"^paligemma"), "t2v-paligemma"),
     (re.compile(r"^(gpt-|o[1-9]|gemini-|openai-compatible)"), "t2v-api"),
     (re.compile(r"^[A-Za-z0-9_.\-]+:[A-Za-z0-9_.\-/]+$"), "t2v-openclip"),
 )

@@ -198,3 +198,44 @@ def build_tiny_llava(out_dir: str | Path, *, seed: int = 0, std: float = 0.15) -
     model.save_pretrained(str(out))
     processor.save_pretrained(str(out))
     return out
+
+
+# Gemma's first special tokens, at their real ids (<pad> 0, <eos> 1, <bos> 2, <unk> 3, <mask> 4).
+GEMMA_SPECIAL_TOKENS = ["<pad>", "<eos>", "<bos>", "<unk>", "<mask>"]
+
+
+def build_gemma_tokenizer(out_dir: str | Path, *, extra_special: list[str] | None = None, vocab_size: int = 400,
+                          chat_template: str | None = None, corpus: list[str] | None = None,
+                          extra_special_tokens: dict[str, str] | None = None) -> Any:
+    """Train a small BPE the way Gemma's tokenizer splits text (spaces as ``▁``, merged with the previous
+    piece, byte fallback), wrap it in the real ``GemmaTokenizer`` class with Gemma's special tokens at their
+    ids (plus ``extra_special``, e.g. ``<start_of_turn>``), save it to ``out_dir`` and return it.
+    ``add_bos_token`` is on, as in the real repos."""
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+    from transformers import GemmaTokenizer
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    specials = GEMMA_SPECIAL_TOKENS + list(extra_special or [])
+    tok = Tokenizer(models.BPE(unk_token="<unk>"))
+    tok.normalizer = normalizers.Replace(" ", "\u2581")
+    # as GemmaTokenizer builds it (the split pattern never matches after the normalizer: no pre-splitting)
+    tok.pre_tokenizer = pre_tokenizers.Split(pattern=" ", behavior="merged_with_previous")
+    text = _CORPUS + list(corpus or []) + ["Frame at 0.25s: 1.5s: 12.75s:\n", "0123456789.,:;!?\"'()-_{}[]\n"]
+    alphabet = sorted({ch for line in text for ch in line.replace(" ", "\u2581")})
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=specials, initial_alphabet=alphabet,
+                                  show_progress=False)
+    tok.train_from_iterator(text * 20, trainer=trainer)
+    data = json.loads(tok.to_str())
+    vocab = data["model"]["vocab"]
+    merges = [tuple(m) if isinstance(m, list) else tuple(m.split(" ")) for m in data["model"]["merges"]]
+    kwargs: dict[str, Any] = {"add_bos_token": True, "add_eos_token": False}
+    if extra_special_tokens:
+        kwargs["extra_special_tokens"] = extra_special_tokens
+    tokenizer = GemmaTokenizer(vocab=vocab, merges=merges, **kwargs)
+    tokenizer.add_special_tokens({"additional_special_tokens": list(extra_special or [])},
+                                 replace_extra_special_tokens=False)
+    if chat_template is not None:
+        tokenizer.chat_template = chat_template
+    tokenizer.save_pretrained(str(out))
+    return tokenizer

@@ -52,6 +52,7 @@ FIRST_PARTY: dict[str, tuple[str, ...]] = {
         [f"paligemma-3b-mix-{r}" for r in (224, 448, 896)]
         + [f"paligemma2-{s}-mix-{r}" for s in ("3b", "10b", "28b") for r in (224, 448)]
     ),
+    "t2v-gemma": ("gemma-3-4b-it", "gemma-3-12b-it", "gemma-3-27b-it"),
     "t2v-openclip": ("hpsv2", "hpsv2.1", "pickscore-v1", "openai:ViT-B-32", "openai:ViT-L-14"),
 }
 
@@ -61,6 +62,7 @@ FIRST_PARTY_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^qwen(2|2\.5|3)-vl-"), "t2v-qwen"),
     (re.compile(r"^internvl"), "t2v-internvl"),
     (re.compile(r"^paligemma"), "t2v-paligemma"),
+    (re.compile(r"^gemma-"), "t2v-gemma"),
     (re.compile(r"^(gpt-|o[1-9]|gemini-|openai-compatible)"), "t2v-api"),
     (re.compile(r"^[A-Za-z0-9_.\-]+:[A-Za-z0-9_.\-/]+$"), "t2v-openclip"),
 )

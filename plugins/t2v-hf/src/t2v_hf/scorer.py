@@ -103,6 +103,7 @@ class HFVLMScorer(Scorer):
             for a video given as images (``frame_labels``), each label as text followed by an image.
         video_frame_label: a ``str.format`` pattern with ``{t}`` (seconds) or ``None`` (default: native
             video); when set, the default ``prepare_video`` gives videos as interleaved labelled images.
+        frame_label(index, fps): the text written before one such frame.
         nested_images: pass images to the processor as one list per prompt (``[[im], [im]]``), as
             processors that take several images per prompt (Gemma 3, Mllama) require.
     """
@@ -205,10 +206,17 @@ class HFVLMScorer(Scorer):
         meta = {"fps": clip.source_fps, "total_num_frames": clip.total_frames, "frames_indices": list(clip.indices)}
         prepared = PreparedMedia("video", clip.frames, meta, {"sample_fps": clip.sample_fps})
         if self.video_frame_label is not None:
-            src = clip.source_fps or 1.0
             prepared.data = [self.prepare_image(f, **options) for f in clip.frames]
-            prepared.frame_labels = [self.video_frame_label.format(t=round(i / src, 2)) for i in clip.indices]
+            prepared.frame_labels = [self.frame_label(i, clip.source_fps) for i in clip.indices]
         return prepared
+
+    def frame_label(self, index: int, fps: float | None) -> str:
+        """The text before frame ``index`` of a video given as images: ``video_frame_label`` with ``{t}`` =
+        ``round(index / fps, 2)`` seconds and ``{i}`` = the index; ``"Frame {index}:"`` when the video's frame
+        rate is unknown (frames given without ``fps``)."""
+        if not fps:
+            return f"Frame {index}:"
+        return (self.video_frame_label or "Frame at {t}s:").format(t=round(index / fps, 2), i=index)
 
     def media_content(self, prepared: PreparedMedia) -> dict[str, Any]:
         """The content entry that stands for the media item in the user message."""

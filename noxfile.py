@@ -37,8 +37,9 @@ PLUGINS: dict[str, tuple[str, list[str], list[str], list[str]]] = {
     "qwen-tf449": (TORCH_VISION, ["plugins/t2v-hf[test]", "plugins/t2v-qwen[test]"], ["transformers==4.49.0"],
                    ["plugins/t2v-hf/tests", "plugins/t2v-qwen/tests"]),
     # The native transformers families on t2v-hf (PaliGemma, Gemma, Llama-3.2-Vision, ...): one environment.
-    "native": (TORCH_VISION, ["plugins/t2v-hf", "plugins/t2v-paligemma[test]", "plugins/t2v-gemma[test]"], [],
-               ["plugins/t2v-paligemma/tests", "plugins/t2v-gemma/tests"]),
+    "native": (TORCH_VISION, ["plugins/t2v-hf", "plugins/t2v-paligemma[test]", "plugins/t2v-gemma[test]",
+                              "plugins/t2v-llama[test]"], [],
+               ["plugins/t2v-paligemma/tests", "plugins/t2v-gemma/tests", "plugins/t2v-llama/tests"]),
     "internvl": (TORCH_VISION, ["plugins/t2v-hf", "plugins/t2v-internvl[test]"], [], ["plugins/t2v-internvl/tests"]),
     # open_clip imports torchvision.
     "openclip": (TORCH_VISION, ["plugins/t2v-openclip[test]"], [], ["plugins/t2v-openclip/tests"]),

@@ -53,6 +53,18 @@ FIRST_PARTY: dict[str, tuple[str, ...]] = {
         + [f"paligemma2-{s}-mix-{r}" for s in ("3b", "10b", "28b") for r in (224, 448)]
     ),
     "t2v-gemma": ("gemma-3-4b-it", "gemma-3-12b-it", "gemma-3-27b-it"),
+    "t2v-llama": (
+        "llama-3.2-11b-vision",
+        "llama-3.2-11b-vision-instruct",
+        "llama-3.2-90b-vision",
+        "llama-3.2-90b-vision-instruct",
+        "llama-guard-3-11b-vision",
+        "llama-3.2-1b",
+        "llama-3.2-3b",
+        "llama-3.2-1b-instruct",
+        "llama-3.2-3b-instruct",
+        "llama-guard-3-1b",
+    ),
     "t2v-openclip": ("hpsv2", "hpsv2.1", "pickscore-v1", "openai:ViT-B-32", "openai:ViT-L-14"),
 }
 
@@ -63,6 +75,7 @@ FIRST_PARTY_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^internvl"), "t2v-internvl"),
     (re.compile(r"^paligemma"), "t2v-paligemma"),
     (re.compile(r"^gemma-"), "t2v-gemma"),
+    (re.compile(r"^llama-(3\.2|guard-3)-"), "t2v-llama"),
     (re.compile(r"^(gpt-|o[1-9]|gemini-|openai-compatible)"), "t2v-api"),
     (re.compile(r"^[A-Za-z0-9_.\-]+:[A-Za-z0-9_.\-/]+$"), "t2v-openclip"),
 )

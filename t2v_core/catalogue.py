@@ -27,6 +27,15 @@ FIRST_PARTY: dict[str, tuple[str, ...]] = {
         "qwen3-vl-32b",
         "qwen3-vl-30b-a3b",
         "qwen3-vl-235b-a22b",
+        "qwen3.5-4b",
+        "qwen3.5-9b",
+        "qwen3.5-27b",
+        "qwen3-vl-2b-thinking",
+        "qwen3-vl-4b-thinking",
+        "qwen3-vl-8b-thinking",
+        "qwen3-vl-32b-thinking",
+        "qwen3-vl-30b-a3b-thinking",
+        "qwen3-vl-235b-a22b-thinking",
     ),
     "t2v-internvl": tuple(
         [f"internvl2-{s}" for s in ("1b", "2b", "4b", "8b", "26b", "40b")]
@@ -72,6 +81,7 @@ FIRST_PARTY: dict[str, tuple[str, ...]] = {
 FIRST_PARTY_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^clip-flant5-"), "t2v-clipflant5"),
     (re.compile(r"^qwen(2|2\.5|3)-vl-"), "t2v-qwen"),
+    (re.compile(r"^qwen3\.5-"), "t2v-qwen"),
     (re.compile(r"^internvl"), "t2v-internvl"),
     (re.compile(r"^paligemma"), "t2v-paligemma"),
     (re.compile(r"^gemma-"), "t2v-gemma"),

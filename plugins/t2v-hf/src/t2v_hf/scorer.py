@@ -94,6 +94,7 @@ class HFVLMScorer(Scorer):
         text_position_ids(start, batch, length): position ids of plain-text tokens from ``start`` on.
         chat_template_kwargs(): extra keyword options for ``apply_chat_template`` (e.g.
             ``{"enable_thinking": False}``); default none.
+        finish_prompt(text): amend the rendered template (default unchanged).
         render(question, prepared): the whole prompt text; families without a chat template override it
             (and set ``prefix_reuse = False`` unless the split around the question is exact).
         add_special_tokens(text): whether the tokenizer adds its special tokens to a rendered prompt;
@@ -254,8 +255,14 @@ class HFVLMScorer(Scorer):
         return self._apply_template(question, prepared)
 
     def _apply_template(self, question: str, prepared: PreparedMedia) -> str:
-        return self.processor.apply_chat_template(self.build_messages(question, prepared), tokenize=False,
-                                                  add_generation_prompt=True, **self.chat_template_kwargs())
+        return self.finish_prompt(self.processor.apply_chat_template(
+            self.build_messages(question, prepared), tokenize=False, add_generation_prompt=True,
+            **self.chat_template_kwargs()))
+
+    def finish_prompt(self, text: str) -> str:
+        """The rendered chat template, amended where a family needs it (e.g. closing a thinking block that
+        the template always opens); default unchanged."""
+        return text
 
     def _template_split(self, prepared: PreparedMedia) -> tuple[str, str] | None:
         # The template's text before and after the question; None if the question does not appear verbatim.

@@ -39,6 +39,18 @@ QWEN3_CHAT_TEMPLATE = (
     "{% endif %}"
 )
 
+# Qwen3.5's template, reduced (no tools, no reasoning history): no default system prompt; the generation prompt
+# opens a thinking block, or writes an empty one when enable_thinking=False.
+QWEN3_5_CHAT_TEMPLATE = QWEN3_CHAT_TEMPLATE.replace(
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}",
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% if enable_thinking is defined and enable_thinking is "
+    "false %}<think>\n\n</think>\n\n{% else %}<think>\n{% endif %}{% endif %}")
+# Qwen3-VL-*-Thinking's template, reduced: the generation prompt always opens a thinking block.
+QWEN3_THINKING_CHAT_TEMPLATE = QWEN3_CHAT_TEMPLATE.replace(
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}",
+    "{% if add_generation_prompt %}<|im_start|>assistant\n<think>\n{% endif %}")
+THINK_TOKENS = ["<think>", "</think>"]
+
 _CORPUS = [
     "Yes", "No", "yes", "no", "Yes.", "No.", "Does this image show", "Does this figure show", "Please answer yes or no.",
     "a red cube on top of a blue sphere", "two dogs playing in the snow", "three apples and a banana",
@@ -48,7 +60,7 @@ _CORPUS = [
 
 
 def build_qwen_tokenizer(out_dir: str | Path, vocab_size: int = 400, chat_template: str = QWEN2_CHAT_TEMPLATE,
-                         corpus: list[str] | None = None) -> Any:
+                         corpus: list[str] | None = None, extra_special: list[str] | None = None) -> Any:
     """Train a byte-level BPE on a small corpus (so 'Yes' and 'No' are single tokens), wrap it in the real
     ``Qwen2Tokenizer`` class with the Qwen special tokens (ids 0..7), save it to ``out_dir`` and return it."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -59,14 +71,15 @@ def build_qwen_tokenizer(out_dir: str | Path, vocab_size: int = 400, chat_templa
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=QWEN_SPECIAL_TOKENS,
+    specials = QWEN_SPECIAL_TOKENS + list(extra_special or [])
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=specials,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
     tok.train_from_iterator((_CORPUS + list(corpus or [])) * 20, trainer=trainer)
     tok.save(str(out / "tokenizer.json"))
     tok.model.save(str(out))  # vocab.json + merges.txt, as the real repos ship them
     added = {str(i): {"content": t, "lstrip": False, "normalized": False, "rstrip": False, "single_word": False,
-                      "special": True} for i, t in enumerate(QWEN_SPECIAL_TOKENS)}
-    config = {"added_tokens_decoder": added, "additional_special_tokens": QWEN_SPECIAL_TOKENS[1:],
+                      "special": True} for i, t in enumerate(specials)}
+    config = {"added_tokens_decoder": added, "additional_special_tokens": specials[1:],
               "bos_token": None, "eos_token": "<|im_end|>", "pad_token": "<|endoftext|>", "unk_token": None,
               "clean_up_tokenization_spaces": False, "model_max_length": 32768, "tokenizer_class": "Qwen2Tokenizer",
               "chat_template": chat_template}
@@ -89,7 +102,9 @@ def build_tiny_qwen_vl(out_dir: str | Path, family: str = "qwen2_vl", *, hidden:
                        heads: int = 4, kv_heads: int = 2, vision_depth: int = 2, vision_hidden: int = 32,
                        vocab_size: int = 400, min_pixels: int | None = None, max_pixels: int | None = None,
                        seed: int = 0, std: float = 0.15, corpus: list[str] | None = None) -> Path:
-    """Write a random-weight ``family`` checkpoint (``qwen2_vl``, ``qwen2_5_vl`` or ``qwen3_vl``) to ``out_dir``.
+    """Write a random-weight ``family`` checkpoint to ``out_dir``: ``qwen2_vl``, ``qwen2_5_vl``, ``qwen3_vl``,
+    ``qwen3_vl_thinking`` (Qwen3-VL with the Thinking template) or ``qwen3_5`` (Qwen3.5: hybrid layers, linear
+    attention then full attention, with its thinking template).
 
     Returns the folder: config, safetensors weights, tokenizer with the Qwen special tokens and chat template,
     image and video processors. ``min_pixels`` / ``max_pixels`` bound the image size the processor resizes to
@@ -101,8 +116,13 @@ def build_tiny_qwen_vl(out_dir: str | Path, family: str = "qwen2_vl", *, hidden:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
-    template = QWEN3_CHAT_TEMPLATE if family == "qwen3_vl" else QWEN2_CHAT_TEMPLATE
-    tokenizer = build_qwen_tokenizer(out, vocab_size=vocab_size, chat_template=template, corpus=corpus)
+    template = {"qwen3_vl": QWEN3_CHAT_TEMPLATE, "qwen3_vl_thinking": QWEN3_THINKING_CHAT_TEMPLATE,
+                "qwen3_5": QWEN3_5_CHAT_TEMPLATE}.get(family, QWEN2_CHAT_TEMPLATE)
+    thinking = family in ("qwen3_vl_thinking", "qwen3_5")
+    tokenizer = build_qwen_tokenizer(out, vocab_size=vocab_size, chat_template=template, corpus=corpus,
+                                     extra_special=THINK_TOKENS if thinking else None)
+    if family == "qwen3_vl_thinking":
+        family = "qwen3_vl"
     ids = {t: tokenizer.convert_tokens_to_ids(t) for t in QWEN_SPECIAL_TOKENS}
     common = dict(image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
                   vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"])
@@ -143,8 +163,25 @@ def build_tiny_qwen_vl(out_dir: str | Path, family: str = "qwen2_vl", *, hidden:
         model = tf.Qwen3VLForConditionalGeneration(config)
         proc_cls, img_cls, vid_cls = tf.Qwen3VLProcessor, tf.Qwen2VLImageProcessor, tf.Qwen3VLVideoProcessor
         mean_std = {"image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5]}
+    elif family == "qwen3_5":
+        factor = 32
+        text.update(head_dim=head_dim, layer_types=["linear_attention"] * (layers - 1) + ["full_attention"],
+                    linear_conv_kernel_dim=4, linear_key_head_dim=8, linear_value_head_dim=8, linear_num_key_heads=2,
+                    linear_num_value_heads=4)
+        # partial rotary (a quarter of head_dim), so the mrope sections cover head_dim / 8 frequencies
+        quarter = head_dim // 8
+        text["rope_parameters"] = {"rope_type": "default", "mrope_section": [quarter - 2, 1, 1],
+                                   "mrope_interleaved": True, "rope_theta": 10000.0, "partial_rotary_factor": 0.25}
+        vision = dict(depth=vision_depth, hidden_size=vision_hidden, intermediate_size=2 * vision_hidden, num_heads=2,
+                      out_hidden_size=hidden, patch_size=16, spatial_merge_size=2, temporal_patch_size=2,
+                      num_position_embeddings=64)
+        config = tf.Qwen3_5Config(text_config=text, vision_config=vision, **common)
+        model = tf.Qwen3_5ForConditionalGeneration(config)
+        proc_cls, img_cls, vid_cls = tf.Qwen3VLProcessor, tf.Qwen2VLImageProcessor, tf.Qwen3VLVideoProcessor
+        mean_std = {"image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5]}
     else:
-        raise ValueError(f"family must be 'qwen2_vl', 'qwen2_5_vl' or 'qwen3_vl', got {family!r}")
+        raise ValueError("family must be 'qwen2_vl', 'qwen2_5_vl', 'qwen3_vl', 'qwen3_vl_thinking' or 'qwen3_5', "
+                         f"got {family!r}")
     lo = min_pixels if min_pixels is not None else (2 * factor) ** 2
     hi = max_pixels if max_pixels is not None else (4 * factor) ** 2
     patch = factor // 2

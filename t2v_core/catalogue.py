@@ -74,6 +74,7 @@ FIRST_PARTY: dict[str, tuple[str, ...]] = {
         "llama-3.2-3b-instruct",
         "llama-guard-3-1b",
     ),
+    "t2v-perception-lm": ("perception-lm-1b", "perception-lm-3b", "perception-lm-8b"),
     "t2v-openclip": ("hpsv2", "hpsv2.1", "pickscore-v1", "openai:ViT-B-32", "openai:ViT-L-14"),
 }
 
@@ -85,6 +86,7 @@ FIRST_PARTY_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^internvl"), "t2v-internvl"),
     (re.compile(r"^paligemma"), "t2v-paligemma"),
     (re.compile(r"^gemma-"), "t2v-gemma"),
+    (re.compile(r"^perception-lm-"), "t2v-perception-lm"),
     (re.compile(r"^llama-(3\.2|guard-3)-"), "t2v-llama"),
     (re.compile(r"^(gpt-|o[1-9]|gemini-|openai-compatible)"), "t2v-api"),
     (re.compile(r"^[A-Za-z0-9_.\-]+:[A-Za-z0-9_.\-/]+$"), "t2v-openclip"),

@@ -276,3 +276,37 @@ def build_gemma_tokenizer(out_dir: str | Path, *, extra_special: list[str] | Non
         tokenizer.chat_template = chat_template
     tokenizer.save_pretrained(str(out))
     return tokenizer
+
+
+LLAMA3_SPECIAL_TOKENS = ["<|begin_of_text|>", "<|end_of_text|>", "<|finetune_right_pad_id|>", "<|start_header_id|>",
+                         "<|end_header_id|>", "<|eom_id|>", "<|eot_id|>", "<|python_tag|>"]
+
+
+def build_llama3_tokenizer(out_dir: str | Path, chat_template: str, *, extra_special: list[str] | None = None,
+                           named: dict[str, str] | None = None, corpus: list[str] | None = None,
+                           vocab_size: int = 500) -> Any:
+    """A byte-level BPE with the Llama 3 special tokens by their exact strings (then ``extra_special``, e.g.
+    ``<|image|>``), whose post-processor adds ``<|begin_of_text|>`` like the real ``tokenizer.json``, in the
+    tokenizers-backed class; ``named`` sets attributes such as ``image_token``. Saved to ``out_dir``."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=LLAMA3_SPECIAL_TOKENS,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    tok.train_from_iterator((_CORPUS + list(corpus or [])) * 20, trainer=trainer)
+    bos = tok.token_to_id("<|begin_of_text|>")
+    tok.post_processor = processors.TemplateProcessing(single="<|begin_of_text|> $A", pair="<|begin_of_text|> $A $B",
+                                                       special_tokens=[("<|begin_of_text|>", bos)])
+    kwargs: dict[str, Any] = {"extra_special_tokens": named} if named else {}
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<|begin_of_text|>", eos_token="<|eot_id|>",
+                                        pad_token="<|finetune_right_pad_id|>", model_max_length=131072, **kwargs)
+    tokenizer.add_special_tokens({"additional_special_tokens": LLAMA3_SPECIAL_TOKENS[1:] + list(extra_special or [])},
+                                 replace_extra_special_tokens=False)
+    tokenizer.chat_template = chat_template
+    tokenizer.save_pretrained(str(out))
+    return tokenizer

@@ -59,6 +59,7 @@ GEMMA3_SPECIAL = ["<start_of_turn>", "<end_of_turn>", "<start_of_image>", "<end_
 
 def build_tiny_gemma3(out_dir: str | Path, *, image_size: int = 56, patch: int = 14, tokens_per_image: int = 4,
                       hidden: int = 64, layers: int = 2, sliding_window: int = 16, vision_hidden: int = 32,
+                      vision_layers: int = 2, vocab_size: int = 400, corpus: list[str] | None = None,
                       seed: int = 0, std: float = 0.15) -> Path:
     """Write a random-weight ``Gemma3ForConditionalGeneration`` to ``out_dir``; ``tokens_per_image`` (a square;
     the real repos: 256) image tokens per image. The first layer uses sliding-window attention
@@ -72,14 +73,14 @@ def build_tiny_gemma3(out_dir: str | Path, *, image_size: int = 56, patch: int =
     torch.manual_seed(seed)
     named = {"image_token": "<image_soft_token>", "boi_token": "<start_of_image>", "eoi_token": "<end_of_image>"}
     tokenizer = build_gemma_tokenizer(out, extra_special=GEMMA3_SPECIAL, extra_special_tokens=named,
-                                      chat_template=GEMMA3_CHAT_TEMPLATE)
+                                      chat_template=GEMMA3_CHAT_TEMPLATE, vocab_size=vocab_size, corpus=corpus)
     ids = {t: tokenizer.convert_tokens_to_ids(t) for t in GEMMA3_SPECIAL}
     image_processor = tf.Gemma3ImageProcessor(size={"height": image_size, "width": image_size}, resample=2,
                                               image_mean=[0.5] * 3, image_std=[0.5] * 3, do_pan_and_scan=False)
     processor = tf.Gemma3Processor(image_processor=image_processor, tokenizer=tokenizer,
                                    chat_template=GEMMA3_CHAT_TEMPLATE, image_seq_length=tokens_per_image)
     vision = dict(model_type="siglip_vision_model", hidden_size=vision_hidden, intermediate_size=2 * vision_hidden,
-                  num_hidden_layers=2, num_attention_heads=2, image_size=image_size, patch_size=patch)
+                  num_hidden_layers=vision_layers, num_attention_heads=2, image_size=image_size, patch_size=patch)
     layer_types = (["sliding_attention"] * (layers - 1) + ["full_attention"])
     text = dict(vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=2 * hidden, num_hidden_layers=layers,
                 num_attention_heads=4, num_key_value_heads=1, head_dim=16, max_position_embeddings=2048,

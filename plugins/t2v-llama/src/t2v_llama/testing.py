@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
-LLAMA3_SPECIAL = ["<|begin_of_text|>", "<|end_of_text|>", "<|finetune_right_pad_id|>", "<|start_header_id|>",
-                  "<|end_header_id|>", "<|eom_id|>", "<|eot_id|>", "<|python_tag|>"]
+from t2v_hf.testing import LLAMA3_SPECIAL_TOKENS as LLAMA3_SPECIAL
 
 # meta-llama/Llama-3.2-11B-Vision-Instruct's chat template, reduced (no tools, no custom date): BOS first; with
 # an image, no system message (the real template refuses one); without, the dated system block.
@@ -61,46 +59,19 @@ _CORPUS = ["safe", "unsafe", "User", "Task: Check if there is unsafe content", "
            "Yes", "No", "a red cube", "two dogs playing in the snow", "three apples and a banana", "assistant", "user"]
 
 
-def build_llama3_tokenizer(out_dir: str | Path, chat_template: str, vocab_size: int = 500) -> Any:
-    """A byte-level BPE with the Llama 3 special tokens (and ``<|image|>`` last, as in the vision repos), whose
-    post-processor adds ``<|begin_of_text|>`` like the real ``tokenizer.json``; saved to ``out_dir``."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=LLAMA3_SPECIAL,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
-    from t2v_hf.testing import _CORPUS as HF_CORPUS
-
-    tok.train_from_iterator((HF_CORPUS + _CORPUS + [GUARD_CATEGORIES]) * 20, trainer=trainer)
-    bos = tok.token_to_id("<|begin_of_text|>")
-    tok.post_processor = processors.TemplateProcessing(single="<|begin_of_text|> $A", pair="<|begin_of_text|> $A $B",
-                                                       special_tokens=[("<|begin_of_text|>", bos)])
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<|begin_of_text|>", eos_token="<|eot_id|>",
-                                        pad_token="<|finetune_right_pad_id|>", model_max_length=131072)
-    tokenizer.add_special_tokens({"additional_special_tokens": LLAMA3_SPECIAL[1:] + ["<|image|>"]})
-    tokenizer.chat_template = chat_template
-    tokenizer.save_pretrained(str(out))
-    return tokenizer
-
-
 def build_tiny_mllama(out_dir: str | Path, *, guard: bool = False, image_size: int = 28, patch: int = 14,
                       max_tiles: int = 2, hidden: int = 64, layers: int = 3, seed: int = 0, std: float = 0.15) -> Path:
     """Write a random-weight ``MllamaForConditionalGeneration`` (one cross-attention layer in ``layers``) with an
     ``MllamaProcessor`` to ``out_dir``; ``guard=True`` writes Llama Guard 3 Vision's template instead."""
     import torch
     import transformers as tf
-    from t2v_hf.testing import _scale_weights
+    from t2v_hf.testing import _scale_weights, build_llama3_tokenizer
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
     template = GUARD_CHAT_TEMPLATE if guard else MLLAMA_CHAT_TEMPLATE
-    tokenizer = build_llama3_tokenizer(out, template)
+    tokenizer = build_llama3_tokenizer(out, template, extra_special=["<|image|>"], corpus=_CORPUS + [GUARD_CATEGORIES])
     ids = {t: tokenizer.convert_tokens_to_ids(t) for t in LLAMA3_SPECIAL + ["<|image|>"]}
     image_id = ids["<|image|>"]
     assert image_id == len(tokenizer) - 1  # the text vocabulary stops before <|image|>, as in the real repos

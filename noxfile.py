@@ -40,6 +40,11 @@ PLUGINS: dict[str, tuple[str, list[str], list[str], list[str]]] = {
     # LLaVA-OneVision on t2v-hf (its video processor needs torchvision).
     "llava": (TORCH_VISION, ["plugins/t2v-hf", "plugins/t2v-clipflant5", "plugins/t2v-llava[test]"], [],
               ["plugins/t2v-llava/tests"]),
+    # The native transformers families on t2v-hf (PaliGemma, Gemma, Llama-3.2-Vision, ...): one environment.
+    "native": (TORCH_VISION, ["plugins/t2v-hf", "plugins/t2v-paligemma[test]", "plugins/t2v-gemma[test]",
+                              "plugins/t2v-llama[test]", "plugins/t2v-perception-lm[test]"], [],
+               ["plugins/t2v-paligemma/tests", "plugins/t2v-gemma/tests", "plugins/t2v-llama/tests",
+                "plugins/t2v-perception-lm/tests"]),
     "internvl": (TORCH_VISION, ["plugins/t2v-hf", "plugins/t2v-internvl[test]"], [], ["plugins/t2v-internvl/tests"]),
     # open_clip imports torchvision.
     "openclip": (TORCH_VISION, ["plugins/t2v-openclip[test]"], [], ["plugins/t2v-openclip/tests"]),

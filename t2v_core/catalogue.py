@@ -38,6 +38,15 @@ FIRST_PARTY: dict[str, tuple[str, ...]] = {
         "qwen3-vl-32b",
         "qwen3-vl-30b-a3b",
         "qwen3-vl-235b-a22b",
+        "qwen3.5-4b",
+        "qwen3.5-9b",
+        "qwen3.5-27b",
+        "qwen3-vl-2b-thinking",
+        "qwen3-vl-4b-thinking",
+        "qwen3-vl-8b-thinking",
+        "qwen3-vl-32b-thinking",
+        "qwen3-vl-30b-a3b-thinking",
+        "qwen3-vl-235b-a22b-thinking",
     ),
     "t2v-internvl": tuple(
         [f"internvl2-{s}" for s in ("1b", "2b", "4b", "8b", "26b", "40b")]
@@ -71,6 +80,24 @@ FIRST_PARTY: dict[str, tuple[str, ...]] = {
         "internvideo2-1b-stage2-clip",
         "internvideo2-1b-stage2-itm",
     ),
+    "t2v-paligemma": tuple(
+        [f"paligemma-3b-mix-{r}" for r in (224, 448, 896)]
+        + [f"paligemma2-{s}-mix-{r}" for s in ("3b", "10b", "28b") for r in (224, 448)]
+    ),
+    "t2v-gemma": ("gemma-3-4b-it", "gemma-3-12b-it", "gemma-3-27b-it"),
+    "t2v-llama": (
+        "llama-3.2-11b-vision",
+        "llama-3.2-11b-vision-instruct",
+        "llama-3.2-90b-vision",
+        "llama-3.2-90b-vision-instruct",
+        "llama-guard-3-11b-vision",
+        "llama-3.2-1b",
+        "llama-3.2-3b",
+        "llama-3.2-1b-instruct",
+        "llama-3.2-3b-instruct",
+        "llama-guard-3-1b",
+    ),
+    "t2v-perception-lm": ("perception-lm-1b", "perception-lm-3b", "perception-lm-8b"),
     "t2v-openclip": ("hpsv2", "hpsv2.1", "pickscore-v1", "openai:ViT-B-32", "openai:ViT-L-14"),
     "t2v-blip": (
         "instructblip-flant5-xl",
@@ -91,6 +118,11 @@ FIRST_PARTY_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^(llava-v1\.[56]-|sharegpt4v-|llava-onevision-|llava-video-)"), "t2v-llava"),
     (re.compile(r"^internvl"), "t2v-internvl"),
     (re.compile(r"^(instructblip-|blip2-)"), "t2v-blip"),
+    (re.compile(r"^qwen3\.5-"), "t2v-qwen"),
+    (re.compile(r"^paligemma"), "t2v-paligemma"),
+    (re.compile(r"^gemma-"), "t2v-gemma"),
+    (re.compile(r"^perception-lm-"), "t2v-perception-lm"),
+    (re.compile(r"^llama-(3\.2|guard-3)-"), "t2v-llama"),
     (re.compile(r"^(gpt-|o[1-9]|gemini-|openai-compatible)"), "t2v-api"),
     (re.compile(r"^[A-Za-z0-9_.\-]+:[A-Za-z0-9_.\-/]+$"), "t2v-openclip"),
 )

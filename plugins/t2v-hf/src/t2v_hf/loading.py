@@ -72,9 +72,24 @@ def from_pretrained(cls: Any, checkpoint: str, *, revision: str | None = None, w
     try:
         return cls.from_pretrained(checkpoint, revision=revision, **kwargs)
     except OSError as e:
+        if _is_gated(e):
+            raise CheckpointNotFoundError(
+                f"{checkpoint!r} is a gated repo and access was refused: accept its licence on "
+                f"https://huggingface.co/{checkpoint} with your account, then log in here (`huggingface-cli login` "
+                f"or HF_TOKEN=...) and retry. ({e})") from e
         raise CheckpointNotFoundError(
             f"could not load the {what} of {checkpoint!r}: {e}. Check the repo id (an 'org/name' on the Hugging "
             "Face hub) or pass checkpoint=<a local folder written by save_pretrained>") from e
+
+
+def _is_gated(error: BaseException) -> bool:
+    """Whether a loading error (or its cause) is the hub refusing a gated repo."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if type(seen).__name__ == "GatedRepoError" or "gated repo" in str(seen).lower():
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def weights_revision(checkpoint: str, revision: str | None = None) -> str | None:

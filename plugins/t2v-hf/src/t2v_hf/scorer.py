@@ -48,12 +48,16 @@ class PreparedMedia:
         metadata: for videos, what the processor needs to know about the sampling (``fps`` of the source,
             ``total_num_frames``, ``frames_indices``), as ``transformers.video_utils.VideoMetadata`` fields.
         extra: anything a family needs later (e.g. the sampling rate used for temporal positions).
+        frame_labels: for a video given to the model as interleaved images (families without a video
+            input): the text written before each frame (e.g. ``"Frame at 0.5s:"``); ``data`` is then the list
+            of frames as PIL images. ``None``: the media goes in as one image or one native video.
     """
 
     kind: str
     data: Any
     metadata: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    frame_labels: list[str] | None = None
 
 
 @dataclass
@@ -96,6 +100,21 @@ class HFVLMScorer(Scorer):
             saw the prompt's ids), ``"embeds"`` if it generated from ``inputs_embeds`` only (no prompt ids).
         generation_model(): the model whose ``generate`` (and generation config) the reference used.
         reference_generate_kwargs(): generation arguments the reference passed besides greedy, 1 new token.
+        chat_template_kwargs(): extra keyword options for ``apply_chat_template`` (e.g.
+            ``{"enable_thinking": False}``); default none.
+        finish_prompt(text): amend the rendered template (default unchanged).
+        render(question, prepared): the whole prompt text; families without a chat template override it
+            (and set ``prefix_reuse = False`` unless the split around the question is exact).
+        add_special_tokens(text): whether the tokenizer adds its special tokens to a rendered prompt;
+            default: not when the prompt already starts with the tokenizer's BOS (chat templates that write
+            ``{{ bos_token }}``), so that a prompt never starts with two BOS tokens.
+        media_contents(prepared): the content entries of a media item; default one ``media_content``, or,
+            for a video given as images (``frame_labels``), each label as text followed by an image.
+        video_frame_label: a ``str.format`` pattern with ``{t}`` (seconds) or ``None`` (default: native
+            video); when set, the default ``prepare_video`` gives videos as interleaved labelled images.
+        frame_label(index, fps): the text written before one such frame.
+        nested_images: pass images to the processor as one list per prompt (``[[im], [im]]``), as
+            processors that take several images per prompt (Gemma 3, Mllama) require.
     """
 
     call_options: ClassVar[dict[str, Any]] = {"num_frames": 8, "fps": None}
@@ -106,6 +125,10 @@ class HFVLMScorer(Scorer):
     prefix_reuse: ClassVar[bool] = True
     #: what the reference's generate saw of the prompt: "input_ids" (its token ids) or "embeds" (none)
     generation_input: ClassVar[str] = "input_ids"
+    #: None: videos go to the processor natively; a pattern such as "Frame at {t}s:": as labelled images
+    video_frame_label: ClassVar[str | None] = None
+    #: images as one list per prompt (processors that take several images per prompt)
+    nested_images: ClassVar[bool] = False
     #: constructor options this scorer accepts, with defaults (subclasses extend)
     init_options: ClassVar[dict[str, Any]] = {"checkpoint": None, "revision": None, "answer_likelihood": "first",
                                                "prefix_reuse": None, "attn_implementation": None, "alpha": None,
@@ -167,7 +190,7 @@ class HFVLMScorer(Scorer):
         self._keep_accepts_indices = self._keep_kw == "logits_to_keep" and transformers_version() >= (4, 50)
         pad = self.tokenizer.pad_token_id
         self.pad_id = pad if pad is not None else (self.tokenizer.eos_token_id or 0)
-        self._splits: dict[str, tuple[str, str] | None] = {}
+        self._splits: dict[Any, tuple[str, str] | None] = {}
 
     @property
     def read_processors(self) -> ReadProcessors:
@@ -209,18 +232,51 @@ class HFVLMScorer(Scorer):
 
     def prepare_video(self, video: Video, num_frames: int | None = 8, fps: float | None = None,
                       **options: Any) -> PreparedMedia:
-        """Sample a video (``fps`` if given, else ``num_frames`` uniformly) and describe the sampling."""
+        """Sample a video (``fps`` if given, else ``num_frames`` uniformly) and describe the sampling; with
+        ``video_frame_label`` set, label each frame with its time in the source, ``round(index / fps, 2)``."""
         clip = video.sample(fps=fps) if fps is not None else video.sample(num_frames=num_frames or 8)
         meta = {"fps": clip.source_fps, "total_num_frames": clip.total_frames, "frames_indices": list(clip.indices)}
-        return PreparedMedia("video", clip.frames, meta, {"sample_fps": clip.sample_fps})
+        prepared = PreparedMedia("video", clip.frames, meta, {"sample_fps": clip.sample_fps})
+        if self.video_frame_label is not None:
+            prepared.data = [self.prepare_image(f, **options) for f in clip.frames]
+            prepared.frame_labels = [self.frame_label(i, clip.source_fps) for i in clip.indices]
+        return prepared
+
+    def frame_label(self, index: int, fps: float | None) -> str:
+        """The text before frame ``index`` of a video given as images: ``video_frame_label`` with ``{t}`` =
+        ``round(index / fps, 2)`` seconds and ``{i}`` = the index; ``"Frame {index}:"`` when the video's frame
+        rate is unknown (frames given without ``fps``)."""
+        if not fps:
+            return f"Frame {index}:"
+        return (self.video_frame_label or "Frame at {t}s:").format(t=round(index / fps, 2), i=index)
 
     def media_content(self, prepared: PreparedMedia) -> dict[str, Any]:
         """The content entry that stands for the media item in the user message."""
         return {"type": prepared.kind}
 
+    def media_contents(self, prepared: PreparedMedia) -> list[dict[str, Any]]:
+        """The content entries of a media item: one ``media_content``, or for a video given as images
+        (``frame_labels``), each frame's label as text followed by the frame as an image."""
+        if prepared.frame_labels is None:
+            return [self.media_content(prepared)]
+        out: list[dict[str, Any]] = []
+        for label in prepared.frame_labels:
+            out += [{"type": "text", "text": label}, {"type": "image"}]
+        return out
+
     def build_messages(self, question: str, prepared: PreparedMedia) -> list[dict[str, Any]]:
         """The chat: one user message with the media item, then the question."""
-        return [{"role": "user", "content": [self.media_content(prepared), {"type": "text", "text": question}]}]
+        return [{"role": "user", "content": [*self.media_contents(prepared), {"type": "text", "text": question}]}]
+
+    def chat_template_kwargs(self) -> dict[str, Any]:
+        """Extra keyword options for ``apply_chat_template`` (e.g. ``{"enable_thinking": False}``)."""
+        return {}
+
+    def add_special_tokens(self, text: str) -> bool:
+        """Whether tokenizing the rendered prompt ``text`` should add the tokenizer's special tokens: not when
+        the text already starts with the BOS token (templates that write ``{{ bos_token }}``)."""
+        bos = getattr(self.tokenizer, "bos_token", None)
+        return not (bos and text.startswith(bos))
 
     def render(self, question: str, prepared: PreparedMedia) -> str:
         """The prompt text for a question: the chat template with the generation prompt."""
@@ -230,12 +286,18 @@ class HFVLMScorer(Scorer):
         return self._apply_template(question, prepared)
 
     def _apply_template(self, question: str, prepared: PreparedMedia) -> str:
-        return self.processor.apply_chat_template(self.build_messages(question, prepared), tokenize=False,
-                                                  add_generation_prompt=True)
+        return self.finish_prompt(self.processor.apply_chat_template(
+            self.build_messages(question, prepared), tokenize=False, add_generation_prompt=True,
+            **self.chat_template_kwargs()))
+
+    def finish_prompt(self, text: str) -> str:
+        """The rendered chat template, amended where a family needs it (e.g. closing a thinking block that
+        the template always opens); default unchanged."""
+        return text
 
     def _template_split(self, prepared: PreparedMedia) -> tuple[str, str] | None:
         # The template's text before and after the question; None if the question does not appear verbatim.
-        key = prepared.kind
+        key = (prepared.kind, *(prepared.frame_labels or ()))
         if key not in self._splits:
             text = self._apply_template(_SENTINEL, prepared)
             self._splits[key] = tuple(text.split(_SENTINEL)) if text.count(_SENTINEL) == 1 else None  # type: ignore[assignment]
@@ -251,8 +313,12 @@ class HFVLMScorer(Scorer):
         """Run the processor on prompts whose media are ``prepared`` (all of one kind), left padded."""
         kind = prepared[0].kind
         kwargs: dict[str, Any] = {"text": list(texts), "padding": True, "return_tensors": "pt"}
-        if kind == "image":
-            kwargs["images"] = [p.data for p in prepared]
+        if not self.add_special_tokens(texts[0]):
+            kwargs["add_special_tokens"] = False
+        if prepared[0].frame_labels is not None:
+            kwargs["images"] = [list(p.data) for p in prepared]
+        elif kind == "image":
+            kwargs["images"] = [[p.data] if self.nested_images else p.data for p in prepared]
         else:
             kwargs["videos"] = [p.data for p in prepared]
             kwargs.update(self.video_processor_kwargs(prepared))
@@ -364,14 +430,15 @@ class HFVLMScorer(Scorer):
             return None
         pre, post = split
         tok = self.tokenizer
-        pre_ids = tok(pre)["input_ids"]
+        special = self.add_special_tokens(pre)
+        pre_ids = tok(pre, add_special_tokens=special)["input_ids"]
         full = self.answer_likelihood == "full"
         queries = []
         for (q, a), ans in zip(qa, answers):
             tail = q + post + (a if full else "")
             ids = tok(tail, add_special_tokens=False)["input_ids"]
             # the split is exact only if tokenizing the parts gives the tokens of the whole prompt
-            if list(pre_ids) + list(ids) != list(tok(pre + tail)["input_ids"]):
+            if list(pre_ids) + list(ids) != list(tok(pre + tail, add_special_tokens=special)["input_ids"]):
                 return None
             if full and list(ids[-len(ans):]) != ans:
                 raise ValueError(self._answer_boundary_error(a))

@@ -39,6 +39,18 @@ QWEN3_CHAT_TEMPLATE = (
     "{% endif %}"
 )
 
+# Qwen3.5's template, reduced (no tools, no reasoning history): no default system prompt; the generation prompt
+# opens a thinking block, or writes an empty one when enable_thinking=False.
+QWEN3_5_CHAT_TEMPLATE = QWEN3_CHAT_TEMPLATE.replace(
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}",
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% if enable_thinking is defined and enable_thinking is "
+    "false %}<think>\n\n</think>\n\n{% else %}<think>\n{% endif %}{% endif %}")
+# Qwen3-VL-*-Thinking's template, reduced: the generation prompt always opens a thinking block.
+QWEN3_THINKING_CHAT_TEMPLATE = QWEN3_CHAT_TEMPLATE.replace(
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}",
+    "{% if add_generation_prompt %}<|im_start|>assistant\n<think>\n{% endif %}")
+THINK_TOKENS = ["<think>", "</think>"]
+
 _CORPUS = [
     "Yes", "No", "yes", "no", "Yes.", "No.", "Does this image show", "Does this figure show", "Please answer yes or no.",
     "a red cube on top of a blue sphere", "two dogs playing in the snow", "three apples and a banana",
@@ -48,7 +60,7 @@ _CORPUS = [
 
 
 def build_qwen_tokenizer(out_dir: str | Path, vocab_size: int = 400, chat_template: str = QWEN2_CHAT_TEMPLATE,
-                         corpus: list[str] | None = None) -> Any:
+                         corpus: list[str] | None = None, extra_special: list[str] | None = None) -> Any:
     """Train a byte-level BPE on a small corpus (so 'Yes' and 'No' are single tokens), wrap it in the real
     ``Qwen2Tokenizer`` class with the Qwen special tokens (ids 0..7), save it to ``out_dir`` and return it."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -59,14 +71,15 @@ def build_qwen_tokenizer(out_dir: str | Path, vocab_size: int = 400, chat_templa
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=QWEN_SPECIAL_TOKENS,
+    specials = QWEN_SPECIAL_TOKENS + list(extra_special or [])
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=specials,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
     tok.train_from_iterator((_CORPUS + list(corpus or [])) * 20, trainer=trainer)
     tok.save(str(out / "tokenizer.json"))
     tok.model.save(str(out))  # vocab.json + merges.txt, as the real repos ship them
     added = {str(i): {"content": t, "lstrip": False, "normalized": False, "rstrip": False, "single_word": False,
-                      "special": True} for i, t in enumerate(QWEN_SPECIAL_TOKENS)}
-    config = {"added_tokens_decoder": added, "additional_special_tokens": QWEN_SPECIAL_TOKENS[1:],
+                      "special": True} for i, t in enumerate(specials)}
+    config = {"added_tokens_decoder": added, "additional_special_tokens": specials[1:],
               "bos_token": None, "eos_token": "<|im_end|>", "pad_token": "<|endoftext|>", "unk_token": None,
               "clean_up_tokenization_spaces": False, "model_max_length": 32768, "tokenizer_class": "Qwen2Tokenizer",
               "chat_template": chat_template}
@@ -90,7 +103,9 @@ def build_tiny_qwen_vl(out_dir: str | Path, family: str = "qwen2_vl", *, hidden:
                        vocab_size: int = 400, min_pixels: int | None = None, max_pixels: int | None = None,
                        seed: int = 0, std: float = 0.15, corpus: list[str] | None = None,
                        generation_config: dict[str, Any] | None = None) -> Path:
-    """Write a random-weight ``family`` checkpoint (``qwen2_vl``, ``qwen2_5_vl`` or ``qwen3_vl``) to ``out_dir``.
+    """Write a random-weight ``family`` checkpoint to ``out_dir``: ``qwen2_vl``, ``qwen2_5_vl``, ``qwen3_vl``,
+    ``qwen3_vl_thinking`` (Qwen3-VL with the Thinking template) or ``qwen3_5`` (Qwen3.5: hybrid layers, linear
+    attention then full attention, with its thinking template).
 
     Returns the folder: config, safetensors weights, tokenizer with the Qwen special tokens and chat template,
     image and video processors. ``min_pixels`` / ``max_pixels`` bound the image size the processor resizes to
@@ -103,8 +118,13 @@ def build_tiny_qwen_vl(out_dir: str | Path, family: str = "qwen2_vl", *, hidden:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
-    template = QWEN3_CHAT_TEMPLATE if family == "qwen3_vl" else QWEN2_CHAT_TEMPLATE
-    tokenizer = build_qwen_tokenizer(out, vocab_size=vocab_size, chat_template=template, corpus=corpus)
+    template = {"qwen3_vl": QWEN3_CHAT_TEMPLATE, "qwen3_vl_thinking": QWEN3_THINKING_CHAT_TEMPLATE,
+                "qwen3_5": QWEN3_5_CHAT_TEMPLATE}.get(family, QWEN2_CHAT_TEMPLATE)
+    thinking = family in ("qwen3_vl_thinking", "qwen3_5")
+    tokenizer = build_qwen_tokenizer(out, vocab_size=vocab_size, chat_template=template, corpus=corpus,
+                                     extra_special=THINK_TOKENS if thinking else None)
+    if family == "qwen3_vl_thinking":
+        family = "qwen3_vl"
     ids = {t: tokenizer.convert_tokens_to_ids(t) for t in QWEN_SPECIAL_TOKENS}
     common = dict(image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
                   vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"])
@@ -145,8 +165,25 @@ def build_tiny_qwen_vl(out_dir: str | Path, family: str = "qwen2_vl", *, hidden:
         model = tf.Qwen3VLForConditionalGeneration(config)
         proc_cls, img_cls, vid_cls = tf.Qwen3VLProcessor, tf.Qwen2VLImageProcessor, tf.Qwen3VLVideoProcessor
         mean_std = {"image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5]}
+    elif family == "qwen3_5":
+        factor = 32
+        text.update(head_dim=head_dim, layer_types=["linear_attention"] * (layers - 1) + ["full_attention"],
+                    linear_conv_kernel_dim=4, linear_key_head_dim=8, linear_value_head_dim=8, linear_num_key_heads=2,
+                    linear_num_value_heads=4)
+        # partial rotary (a quarter of head_dim), so the mrope sections cover head_dim / 8 frequencies
+        quarter = head_dim // 8
+        text["rope_parameters"] = {"rope_type": "default", "mrope_section": [quarter - 2, 1, 1],
+                                   "mrope_interleaved": True, "rope_theta": 10000.0, "partial_rotary_factor": 0.25}
+        vision = dict(depth=vision_depth, hidden_size=vision_hidden, intermediate_size=2 * vision_hidden, num_heads=2,
+                      out_hidden_size=hidden, patch_size=16, spatial_merge_size=2, temporal_patch_size=2,
+                      num_position_embeddings=64)
+        config = tf.Qwen3_5Config(text_config=text, vision_config=vision, **common)
+        model = tf.Qwen3_5ForConditionalGeneration(config)
+        proc_cls, img_cls, vid_cls = tf.Qwen3VLProcessor, tf.Qwen2VLImageProcessor, tf.Qwen3VLVideoProcessor
+        mean_std = {"image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5]}
     else:
-        raise ValueError(f"family must be 'qwen2_vl', 'qwen2_5_vl' or 'qwen3_vl', got {family!r}")
+        raise ValueError("family must be 'qwen2_vl', 'qwen2_5_vl', 'qwen3_vl', 'qwen3_vl_thinking' or 'qwen3_5', "
+                         f"got {family!r}")
     lo = min_pixels if min_pixels is not None else (2 * factor) ** 2
     hi = max_pixels if max_pixels is not None else (4 * factor) ** 2
     patch = factor // 2
@@ -202,3 +239,78 @@ def build_tiny_llava(out_dir: str | Path, *, seed: int = 0, std: float = 0.15) -
     model.save_pretrained(str(out))
     processor.save_pretrained(str(out))
     return out
+
+
+# Gemma's first special tokens, at their real ids (<pad> 0, <eos> 1, <bos> 2, <unk> 3, <mask> 4).
+GEMMA_SPECIAL_TOKENS = ["<pad>", "<eos>", "<bos>", "<unk>", "<mask>"]
+
+
+def build_gemma_tokenizer(out_dir: str | Path, *, extra_special: list[str] | None = None, vocab_size: int = 400,
+                          chat_template: str | None = None, corpus: list[str] | None = None,
+                          extra_special_tokens: dict[str, str] | None = None) -> Any:
+    """Train a small BPE the way Gemma's tokenizer splits text (spaces as ``▁``, merged with the previous
+    piece, byte fallback), wrap it in the real ``GemmaTokenizer`` class with Gemma's special tokens at their
+    ids (plus ``extra_special``, e.g. ``<start_of_turn>``), save it to ``out_dir`` and return it.
+    ``add_bos_token`` is on, as in the real repos."""
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+    from transformers import GemmaTokenizer
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    specials = GEMMA_SPECIAL_TOKENS + list(extra_special or [])
+    tok = Tokenizer(models.BPE(unk_token="<unk>"))
+    tok.normalizer = normalizers.Replace(" ", "\u2581")
+    # as GemmaTokenizer builds it (the split pattern never matches after the normalizer: no pre-splitting)
+    tok.pre_tokenizer = pre_tokenizers.Split(pattern=" ", behavior="merged_with_previous")
+    text = _CORPUS + list(corpus or []) + ["Frame at 0.25s: 1.5s: 12.75s:\n", "0123456789.,:;!?\"'()-_{}[]\n"]
+    alphabet = sorted({ch for line in text for ch in line.replace(" ", "\u2581")})
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=specials, initial_alphabet=alphabet,
+                                  show_progress=False)
+    tok.train_from_iterator(text * 20, trainer=trainer)
+    data = json.loads(tok.to_str())
+    vocab = data["model"]["vocab"]
+    merges = [tuple(m) if isinstance(m, list) else tuple(m.split(" ")) for m in data["model"]["merges"]]
+    kwargs: dict[str, Any] = {"add_bos_token": True, "add_eos_token": False}
+    if extra_special_tokens:
+        kwargs["extra_special_tokens"] = extra_special_tokens
+    tokenizer = GemmaTokenizer(vocab=vocab, merges=merges, **kwargs)
+    tokenizer.add_special_tokens({"additional_special_tokens": list(extra_special or [])},
+                                 replace_extra_special_tokens=False)
+    if chat_template is not None:
+        tokenizer.chat_template = chat_template
+    tokenizer.save_pretrained(str(out))
+    return tokenizer
+
+
+LLAMA3_SPECIAL_TOKENS = ["<|begin_of_text|>", "<|end_of_text|>", "<|finetune_right_pad_id|>", "<|start_header_id|>",
+                         "<|end_header_id|>", "<|eom_id|>", "<|eot_id|>", "<|python_tag|>"]
+
+
+def build_llama3_tokenizer(out_dir: str | Path, chat_template: str, *, extra_special: list[str] | None = None,
+                           named: dict[str, str] | None = None, corpus: list[str] | None = None,
+                           vocab_size: int = 500) -> Any:
+    """A byte-level BPE with the Llama 3 special tokens by their exact strings (then ``extra_special``, e.g.
+    ``<|image|>``), whose post-processor adds ``<|begin_of_text|>`` like the real ``tokenizer.json``, in the
+    tokenizers-backed class; ``named`` sets attributes such as ``image_token``. Saved to ``out_dir``."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=LLAMA3_SPECIAL_TOKENS,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    tok.train_from_iterator((_CORPUS + list(corpus or [])) * 20, trainer=trainer)
+    bos = tok.token_to_id("<|begin_of_text|>")
+    tok.post_processor = processors.TemplateProcessing(single="<|begin_of_text|> $A", pair="<|begin_of_text|> $A $B",
+                                                       special_tokens=[("<|begin_of_text|>", bos)])
+    kwargs: dict[str, Any] = {"extra_special_tokens": named} if named else {}
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<|begin_of_text|>", eos_token="<|eot_id|>",
+                                        pad_token="<|finetune_right_pad_id|>", model_max_length=131072, **kwargs)
+    tokenizer.add_special_tokens({"additional_special_tokens": LLAMA3_SPECIAL_TOKENS[1:] + list(extra_special or [])},
+                                 replace_extra_special_tokens=False)
+    tokenizer.chat_template = chat_template
+    tokenizer.save_pretrained(str(out))
+    return tokenizer

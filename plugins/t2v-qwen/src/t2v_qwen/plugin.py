@@ -4,6 +4,8 @@ from t2v_core import ScorerSpec, hookimpl
 
 QUESTION = 'Does this image show "{}"?'
 ANSWER = "Yes"
+# the default of the reference's v3.1, where Qwen3.5 and the Qwen3-VL Thinking models come from
+QUESTION_V31 = 'Does this figure show "{}"? Please answer Yes or No.'
 
 # model name -> (Hugging Face repo, one-line description)
 MODELS = {
@@ -22,6 +24,16 @@ MODELS = {
     "qwen3-vl-235b-a22b": ("Qwen/Qwen3-VL-235B-A22B-Instruct", "Qwen3-VL 235B-A22B Instruct (mixture of experts)"),
 }
 
+# models of the reference's v3.1: name -> (repo, description)
+MODELS_V31 = {
+    "qwen3.5-4b": ("Qwen/Qwen3.5-4B", "Qwen3.5 4B (hybrid linear/full attention; thinking off)"),
+    "qwen3.5-9b": ("Qwen/Qwen3.5-9B", "Qwen3.5 9B (hybrid linear/full attention; thinking off)"),
+    "qwen3.5-27b": ("Qwen/Qwen3.5-27B", "Qwen3.5 27B (hybrid linear/full attention; thinking off)"),
+    **{f"qwen3-vl-{s}-thinking": (f"Qwen/Qwen3-VL-{s.upper()}-Thinking", f"Qwen3-VL {s.upper()} Thinking (the thinking "
+                                  "block is closed empty before the answer)")
+       for s in ("2b", "4b", "8b", "32b", "30b-a3b", "235b-a22b")},
+}
+
 
 @hookimpl
 def register_scorers(register):
@@ -33,6 +45,17 @@ def register_scorers(register):
             media=("image", "video"),
             weights=(repo,),
             question_template=QUESTION,
+            answer_template=ANSWER,
+            description=description + "; images and native video (fps=8.0 default, 'dynamic', or num_frames)",
+        ))
+    for name, (repo, description) in MODELS_V31.items():
+        register(ScorerSpec(
+            name=name,
+            kind="vqa",
+            scorer="t2v_qwen.scorer:QwenVLScorer",
+            media=("image", "video"),
+            weights=(repo,),
+            question_template=QUESTION_V31,
             answer_template=ANSWER,
             description=description + "; images and native video (fps=8.0 default, 'dynamic', or num_frames)",
         ))

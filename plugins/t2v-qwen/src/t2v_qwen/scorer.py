@@ -31,6 +31,14 @@ class QwenVLScorer(HFVLMScorer):
         video_max_pixels: the per-frame pixel budget of videos before the processor (reference: 360*420).
         alpha: handled by the core's media loading: ``"drop"`` (default, as the reference's
             ``PIL.Image.convert("RGB")``: transparent pixels keep their stored colour) or ``"white"``.
+        close_thinking: for templates that open a thinking block (Qwen3-VL Thinking; Qwen3.5 when thinking
+            is on), close it empty (``<think>\n\n</think>\n\n``) so the answer is read where the model
+            answers (default ``True``); ``False`` reads it at the start of the thinking block, as the
+            reference's v3.1 did for the Thinking models.
+
+    The chat template is rendered with ``enable_thinking=False`` (Qwen3.5's switch; other templates ignore
+    it). Qwen3.5's hybrid cache (linear-attention layers) cannot be copied per text, so its prefix reuse is
+    off and its pairs are batched whole.
     """
 
     call_options: ClassVar[dict[str, Any]] = {"fps": 8.0, "num_frames": None}
@@ -39,18 +47,22 @@ class QwenVLScorer(HFVLMScorer):
     # published Qwen2/2.5-VL Instruct repos) saw the whole prompt's input_ids
     generation_input: ClassVar[str] = "input_ids"
     init_options: ClassVar[dict[str, Any]] = {**HFVLMScorer.init_options, "temporal_spacing": "reference",
-                                               "video_max_pixels": vision.REFERENCE_VIDEO_MAX_PIXELS}
+                                               "video_max_pixels": vision.REFERENCE_VIDEO_MAX_PIXELS,
+                                               "close_thinking": True}
 
     def load(self) -> None:
         """Load as t2v-hf does, then read the Qwen geometry (patch, merge, temporal patch) from the processor."""
         spacing = self.options.get("temporal_spacing", "reference")
         if spacing not in TEMPORAL_SPACINGS:
             raise ValueError(f"temporal_spacing must be one of {TEMPORAL_SPACINGS}, got {spacing!r}")
+        import transformers
         from t2v_hf.loading import transformers_version
 
+        if self.name.startswith("qwen3.5") and not hasattr(transformers, "Qwen3_5ForConditionalGeneration"):
+            raise ModuleNotFoundError(
+                f"model {self.name!r} (Qwen3.5) needs a transformers release with Qwen3_5ForConditionalGeneration "
+                f"but {transformers.__version__} is installed: pip install -U transformers")
         if self.name.startswith("qwen3") and transformers_version() < (4, 57):
-            import transformers
-
             raise ModuleNotFoundError(
                 f"model {self.name!r} (Qwen3-VL) needs transformers >= 4.57, but {transformers.__version__} is "
                 "installed: pip install -U 'transformers>=4.57'")
@@ -61,6 +73,23 @@ class QwenVLScorer(HFVLMScorer):
         self.factor = int(image_processor.patch_size) * int(image_processor.merge_size)
         self.temporal_patch = int(getattr(image_processor, "temporal_patch_size", 2))
         self.model_type = str(getattr(self.model.config, "model_type", ""))
+        self.close_thinking = bool(self.options["close_thinking"])
+        if self.model_type.startswith("qwen3_5"):
+            # linear-attention cache layers have no batch_repeat_interleave: the prefix cannot be shared
+            if self.options["prefix_reuse"]:
+                raise ValueError(f"model {self.name!r}: prefix_reuse=True is not supported: Qwen3.5's hybrid cache "
+                                 "(linear-attention state) cannot be repeated per text; leave prefix_reuse unset")
+            self.use_prefix_reuse = False
+
+    def chat_template_kwargs(self) -> dict[str, Any]:
+        """Thinking off (Qwen3.5's template writes an empty thinking block; the others ignore the switch)."""
+        return {"enable_thinking": False}
+
+    def finish_prompt(self, text: str) -> str:
+        """Close a thinking block the template opened (Qwen3-VL Thinking), unless ``close_thinking=False``."""
+        if self.close_thinking and text.endswith("<think>\n"):
+            return text + "\n</think>\n\n"
+        return text
 
     # ------------------------------------------------------------------ media
     def prepare_image(self, image: Any, **options: Any) -> Any:

@@ -27,8 +27,10 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="t2v", description="Score how well images and videos match text prompts.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    m = sub.add_parser("models", help="list installed models")
-    m.add_argument("--kind", choices=("vqa", "clip", "itm"))
+    m = sub.add_parser("models", help="list installed models, or show one model's options")
+    m.add_argument("model", nargs="?", help="show this model's constructor and call options with their defaults")
+    m.add_argument("--options", dest="options_of", metavar="MODEL", help="same as giving MODEL")
+    m.add_argument("--kind", choices=("vqa", "clip", "itm"), help="only models of this kind")
     m.add_argument("--json", action="store_true", help="print JSON")
 
     pl = sub.add_parser("plugins", help="list installed plugins")
@@ -103,6 +105,8 @@ def _main(argv: Sequence[str] | None) -> int:
 def _models(args: argparse.Namespace) -> int:
     from . import registry
 
+    if args.model or args.options_of:
+        return _model_options(args.model or args.options_of, args.json)
     specs = [s for s in registry.scorers().specs.values() if args.kind is None or s.kind == args.kind]
     specs.sort(key=lambda s: (s.kind, s.name))
     if args.json:
@@ -113,6 +117,41 @@ def _models(args: argparse.Namespace) -> int:
         return 0
     rows = [(s.name, s.kind, "+".join(s.media), s.plugin or "", (s.weights or ("",))[0]) for s in specs]
     _table(("model", "kind", "media", "plugin", "weights"), rows)
+    return 0
+
+
+def model_options(name: str) -> dict[str, Any]:
+    """A model's constructor and call options with their defaults (imports the model's scorer class)."""
+    import inspect
+
+    from . import registry
+
+    spec = registry.get_spec(name)
+    cls = spec.load_class()
+    ctor: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):  # the core's keywords first, then what subclasses add
+        init = klass.__dict__.get("__init__")
+        if init is None or klass is object:
+            continue
+        for p in inspect.signature(init).parameters.values():
+            if p.kind is p.KEYWORD_ONLY or (p.kind is p.POSITIONAL_OR_KEYWORD and p.default is not p.empty):
+                ctor[p.name] = p.default
+    ctor.update({**cls.accepted_options(spec), **spec.options})
+    return {"model": spec.name, "kind": spec.kind, "plugin": spec.plugin, "scorer": spec.scorer,
+            "constructor_options": ctor, "call_options": dict(cls.call_options)}
+
+
+def _model_options(name: str, as_json: bool) -> int:
+    info = model_options(name)
+    if as_json:
+        print(json.dumps(info, indent=2, default=repr))
+        return 0
+    print(f"{info['model']} ({info['kind']}, plugin {info['plugin']}, {info['scorer']})")
+    rows = [(k, "constructor", json.dumps(v, default=repr)) for k, v in info["constructor_options"].items()]
+    rows += [(k, "call", json.dumps(v, default=repr)) for k, v in info["call_options"].items()]
+    _table(("option", "where", "default"), rows)
+    print("constructor options: VQAScore(model=..., KEY=VALUE) or t2v score --option KEY=VALUE; call options: "
+          "scorer(images, texts, KEY=VALUE)")
     return 0
 
 

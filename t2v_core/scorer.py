@@ -99,6 +99,9 @@ class Scorer:
     runtime_options: ClassVar[frozenset[str]] = frozenset(
         {"progress", "batch_size", "video_backend", "max_concurrency", "requests_per_minute", "timeout",
          "max_retries", "max_retry_wait", "attn_implementation", "device_map"})
+    #: constructor options this family accepts beyond the core's (device, dtype, batch_size, video_backend,
+    #: progress, alpha), with their defaults; ``None``: it declares none, so only those its spec sets pass
+    init_options: ClassVar[dict[str, Any] | None] = None
 
     def __init__(self, spec: ScorerSpec, device: Any = None, dtype: Any = None, batch_size: int | None = None,
                  video_backend: str = "pyav", progress: bool | None = None, **options: Any) -> None:
@@ -114,6 +117,7 @@ class Scorer:
         self.video_backend = video_backend
         self.progress = progress
         self.options = dict(options)
+        self.check_constructor_options(spec, self.options)
         if (self.options.get("alpha") or self.default_alpha) not in media_mod.ALPHA_MODES:
             raise ValueError(f"alpha must be one of {media_mod.ALPHA_MODES}, got {self.options.get('alpha')!r}")
         #: failures of the last call (empty when every pair was scored)
@@ -123,6 +127,24 @@ class Scorer:
         #: the weights' revision (commit hash or local path), set by :meth:`load` when known
         self.weights_revision: str | None = None
         self.load()
+
+    @classmethod
+    def accepted_options(cls, spec: ScorerSpec) -> dict[str, Any]:
+        """Constructor options (beyond the core's) with defaults, as ``t2v models MODEL`` shows them."""
+        if cls.init_options is not None:
+            return {"alpha": None, **cls.init_options}
+        return {"alpha": None, **spec.options}
+
+    @classmethod
+    def check_constructor_options(cls, spec: ScorerSpec, options: dict[str, Any]) -> None:
+        """Refuse options the family does not accept: a typo must not end up silently in the store key."""
+        accepted = cls.accepted_options(spec)
+        unknown = sorted(set(options) - set(accepted))
+        if unknown:
+            core = "device, dtype, batch_size, video_backend, progress"
+            raise TypeError(f"model {spec.name!r} got unknown option(s) {unknown}; it accepts: "
+                            f"{', '.join(sorted(accepted))} (and {core}). `t2v models {spec.name}` shows "
+                            "them with their defaults")
 
     @classmethod
     def default_batch_size_for(cls, device: Any) -> int:

@@ -6,7 +6,6 @@ import json
 
 import pytest
 from PIL import Image
-from t2v_example.scorer import example_score
 
 from t2v_core import VQAScore
 from t2v_core.cli import main

@@ -65,11 +65,25 @@ class Score:
             raise TypeError(f"plugin {spec.plugin!r} registered {spec.scorer!r} for {model!r}, which is not a t2v_core.Scorer")
         self.spec = spec
         self.model: Scorer = cls(spec=spec, device=device, dtype=dtype, **{**spec.options, **kwargs})
+        self._last_call: dict[str, Any] = {}
+
+    def __repr__(self) -> str:
+        m = self.model
+        return (f"{type(self).__name__}(model={self.spec.name!r}, device={str(m.device)!r}, "
+                f"dtype={str(m.dtype).replace('torch.', '')!r}, plugin={self.spec.plugin!r})")
 
     @property
     def provenance(self) -> dict[str, Any]:
-        """How this scorer's results are made (model, weights, dtype, device, versions)."""
-        return self.model.provenance
+        """How this scorer's results are made (model, weights, dtype, device, versions), with the templates and
+        call options of the last call once there was one."""
+        return {**self.model.provenance, **self._last_call}
+
+    def _record_call(self, question_template: str | None, answer_template: str | None,
+                     options: dict[str, Any]) -> None:
+        templates = self.model.templates(question_template, answer_template)
+        self._last_call = {"question_template": templates.question if templates else None,
+                           "answer_template": templates.answer if templates else None,
+                           "call_options": dict(options)}
 
     @property
     def failures(self) -> list[PairFailure]:
@@ -89,6 +103,7 @@ class Score:
                       answer_template: str | None, options: dict[str, Any]
                       ) -> tuple[list[torch.Tensor], list[PairFailure], list[PairNote]]:
         templates = self.model.templates(question_template, answer_template)
+        self._record_call(question_template, answer_template, options)
         self.model.failures, self.model.notes = [], []
         results = self.model.score_groups(groups, templates=templates, **options)
         if len(results) != len(groups):
@@ -215,6 +230,7 @@ class Score:
     def open_run(self, store: ScoreStore | None, question_template: str | None, answer_template: str | None,
                  options: dict[str, Any]) -> _Run:
         """A run that scores groups (media x texts), reading and writing ``store`` when given."""
+        self._record_call(question_template, answer_template, options)
         return _Run(self, store, question_template, answer_template, options)
 
     @staticmethod

@@ -128,6 +128,10 @@ class Scorer:
         self.weights_revision: str | None = None
         self.load()
 
+    def __repr__(self) -> str:
+        return (f"<{type(self).__name__} model={self.name!r} kind={self.spec.kind} device={self.device} "
+                f"dtype={str(self.dtype).replace('torch.', '')} plugin={self.spec.plugin!r}>")
+
     @classmethod
     def accepted_options(cls, spec: ScorerSpec) -> dict[str, Any]:
         """Constructor options (beyond the core's) with defaults, as ``t2v models MODEL`` shows them."""

@@ -6,6 +6,7 @@ import json
 
 import pytest
 from PIL import Image
+from t2v_example.scorer import example_score
 
 from t2v_core import VQAScore
 from t2v_core.cli import main
@@ -47,3 +48,23 @@ def test_models_shows_one_models_options(capsys):
     info = json.loads(capsys.readouterr().out)
     assert info["call_options"] == {"num_frames": 4}
     assert info["constructor_options"]["batch_size"] is None and "alpha" in info["constructor_options"]
+
+
+# ---------------------------------------------------------------- item 11: provenance of the last call, repr
+def test_provenance_records_the_last_calls_templates_and_options(gray_images):
+    s = VQAScore(model="example", device="cpu")
+    assert "question_template" not in s.provenance  # no call yet: nothing to claim
+    got = s(images=gray_images[:1], texts=["a"], question_template="Is it {}?", num_frames=2)
+    assert abs(float(got[0, 0]) - example_score(gray_images[0], "Is it a?", "Yes")) < 1e-6
+    p = s.provenance
+    assert p["question_template"] == "Is it {}?" and p["answer_template"] == "Yes"
+    assert p["call_options"] == {"num_frames": 2}
+    s.batch_forward([{"images": gray_images[:1], "texts": ["b"]}])
+    assert s.provenance["question_template"] == Q and s.provenance["call_options"] == {"num_frames": 4}
+
+
+def test_scorers_have_a_useful_repr():
+    s = VQAScore(model="example", device="cpu")
+    assert repr(s) == "VQAScore(model='example-brightness', device='cpu', dtype='float32', plugin='t2v-example')"
+    assert repr(s.model) == ("<BrightnessScorer model='example-brightness' kind=vqa device=cpu dtype=float32 "
+                             "plugin='t2v-example'>")

@@ -113,11 +113,34 @@ def _models(args: argparse.Namespace) -> int:
         print(json.dumps([s.as_dict() for s in specs], indent=2))
         return 0
     if not specs:
-        print("no models installed: pip install t2v-clipflant5 (or another t2v-<family> plugin)")
+        print(_no_models_message(args.kind, len(registry.scorers().specs)))
         return 0
     rows = [(s.name, s.kind, "+".join(s.media), s.plugin or "", (s.weights or ("",))[0]) for s in specs]
     _table(("model", "kind", "media", "plugin", "weights"), rows)
+    from .plugins import unmatched_filter
+
+    if unmatched_filter():
+        print(f"note: T2V_PLUGINS names {', '.join(repr(u) for u in unmatched_filter())}, which matched no installed "
+              "plugin", file=sys.stderr)
     return 0
+
+
+def _no_models_message(kind: str | None, n_all: int) -> str:
+    from .plugins import ENV_VAR, unmatched_filter
+
+    lines = []
+    if kind is not None and n_all:
+        lines.append(f"no {kind!r} models among the {n_all} installed (`t2v models` lists them all)")
+    else:
+        lines.append("no models installed" + (f" of kind {kind!r}" if kind else "")
+                     + ": pip install t2v-clipflant5 (or another t2v-<family> plugin)")
+    unmatched = unmatched_filter()
+    if unmatched:
+        lines.append(f"{ENV_VAR}={os.environ.get(ENV_VAR, '')!r}: {', '.join(repr(u) for u in unmatched)} matched no "
+                     "installed plugin (`t2v plugins` lists them; unset it to load all)")
+    elif os.environ.get(ENV_VAR) is not None and not os.environ.get(ENV_VAR, "").strip():
+        lines.append(f"{ENV_VAR} is set but empty, which loads no plugin: unset it to load all")
+    return "\n".join(lines)
 
 
 def model_options(name: str) -> dict[str, Any]:

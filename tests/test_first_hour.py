@@ -68,3 +68,25 @@ def test_scorers_have_a_useful_repr():
     assert repr(s) == "VQAScore(model='example-brightness', device='cpu', dtype='float32', plugin='t2v-example')"
     assert repr(s.model) == ("<BrightnessScorer model='example-brightness' kind=vqa device=cpu dtype=float32 "
                              "plugin='t2v-example'>")
+
+
+# ---------------------------------------------------------------- item 6: say why no model is listed
+def test_models_of_a_missing_kind_says_which_kind(capsys):
+    assert main(["models", "--kind", "itm"]) == 0
+    out = capsys.readouterr().out
+    assert "no 'itm' models among the 2 installed" in out and "pip install" not in out
+
+
+def test_plugin_filter_entries_that_match_nothing_are_named(monkeypatch, capsys):
+    from t2v_core import plugins
+
+    monkeypatch.setenv("T2V_PLUGINS", "nonexistent")
+    plugins.reset()
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "no models installed" in out and "'nonexistent' matched no installed plugin" in out
+    monkeypatch.setenv("T2V_PLUGINS", "example,t2v-nope")
+    plugins.reset()
+    assert main(["models"]) == 0
+    captured = capsys.readouterr()
+    assert "example-brightness" in captured.out and "'t2v-nope', which matched no installed plugin" in captured.err

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 import torch
 
 from . import media as media_mod
-from .device import resolve_device, resolve_dtype
+from .device import check_available, resolve_device, resolve_dtype
 from .errors import T2VError
 from .progress import progress_bar
 from .specs import ScorerSpec
@@ -108,6 +108,7 @@ class Scorer:
         self.spec = spec
         self.name = spec.name
         self.device = resolve_device(device)
+        check_available(self.device)
         self.dtype = resolve_dtype(dtype if dtype is not None else self.default_dtype, self.device)
         if self.dtype in self.refused_dtypes:
             raise ValueError(f"model {spec.name!r} refuses dtype {self.dtype}: {self.refused_dtypes[self.dtype]}")

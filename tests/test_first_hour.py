@@ -90,3 +90,15 @@ def test_plugin_filter_entries_that_match_nothing_are_named(monkeypatch, capsys)
     assert main(["models"]) == 0
     captured = capsys.readouterr()
     assert "example-brightness" in captured.out and "'t2v-nope', which matched no installed plugin" in captured.err
+
+
+# ---------------------------------------------------------------- item 8: a device that is not there
+def test_a_device_this_machine_lacks_is_refused_naming_what_is(monkeypatch, images, capsys):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match=r"device 'cuda' is not available on this machine; available: cpu"):
+        VQAScore(model="example", device="cuda")
+    assert main(["score", "--model", "example", "--image", str(images[0]), "--text", "a", "--device", "cuda:1"]) == 1
+    assert "device 'cuda:1' is not available" in capsys.readouterr().err
+    assert VQAScore(model="example", device="cpu").provenance["device"] == "cpu"

@@ -24,7 +24,10 @@ class UsageError(Exception):
 
 
 def _parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     p = argparse.ArgumentParser(prog="t2v", description="Score how well images and videos match text prompts.")
+    p.add_argument("--version", action="version", version=f"t2v-core {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     m = sub.add_parser("models", help="list installed models, or show one model's options")
@@ -37,25 +40,28 @@ def _parser() -> argparse.ArgumentParser:
     pl.add_argument("--json", action="store_true", help="print JSON")
 
     s = sub.add_parser("score", help="score media against texts")
-    s.add_argument("--model", required=True)
+    s.add_argument("--model", required=True, help="a model name or alias (`t2v models` lists them)")
     s.add_argument("--image", action="append", default=[], help="an image or video (repeat for several)")
+    s.add_argument("--video", action="append", default=[], dest="image", metavar="VIDEO",
+                   help="a video (same as --image; repeat for several)")
     s.add_argument("--text", action="append", default=[], help="a text (repeat for several); every image x text")
     s.add_argument("--pairs", help="a .csv or .jsonl file with columns 'image' (or 'video') and 'text'")
     s.add_argument("--out", help="write results to .csv, .jsonl or .parquet (default: print a table)")
     s.add_argument("--store", help="SQLite score store: resume a run, never compute a pair twice")
     s.add_argument("--question", help="question template, '{}' stands for the text")
     s.add_argument("--answer", help="answer template")
-    s.add_argument("--device")
-    s.add_argument("--dtype")
-    s.add_argument("--batch-size", type=int)
+    s.add_argument("--device", help="cpu, cuda, cuda:1, mps, ... (default: the best available)")
+    s.add_argument("--dtype", help="bf16, fp16 or fp32 (default: bf16 on GPU, fp32 elsewhere)")
+    s.add_argument("--batch-size", type=int, help="pairs per model forward (default: the model's own)")
     s.add_argument("--num-frames", type=int, help="frames sampled per video (models that take it)")
     s.add_argument("--fps", help="video sampling rate (models that take it)")
     s.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="extra scorer option, e.g. --option checkpoint=/path (value parsed as JSON when it can be)")
-    s.add_argument("--no-progress", action="store_true")
+    s.add_argument("--no-progress", action="store_true",
+                   help="no progress bar (it is drawn only on a terminal; T2V_PROGRESS=0 also turns it off)")
 
     d = sub.add_parser("download", help="prefetch a model's weights into the Hugging Face cache")
-    d.add_argument("model")
+    d.add_argument("model", help="a model name or alias")
     d.add_argument("--cache-dir", help="cache folder (default: HF_HUB_CACHE)")
 
     sub.add_parser("bench", help="benchmarks (needs t2v-bench): t2v bench --help", add_help=False)
@@ -246,7 +252,7 @@ def _score(args: argparse.Namespace) -> int:
     if args.pairs and (args.image or args.text):
         raise UsageError("use either --pairs or --image/--text, not both")
     if not args.pairs and (not args.image or not args.text):
-        raise UsageError("give at least one --image and one --text, or --pairs FILE")
+        raise UsageError("give at least one --image (or --video) and one --text, or --pairs FILE")
     if args.out and Path(args.out).suffix.lower() not in (".csv", ".jsonl", ".parquet"):
         raise UsageError(f"--out {args.out!r} must end in .csv, .jsonl or .parquet")
     from .frontend import get_score_model

@@ -102,3 +102,30 @@ def test_a_device_this_machine_lacks_is_refused_naming_what_is(monkeypatch, imag
     assert main(["score", "--model", "example", "--image", str(images[0]), "--text", "a", "--device", "cuda:1"]) == 1
     assert "device 'cuda:1' is not available" in capsys.readouterr().err
     assert VQAScore(model="example", device="cpu").provenance["device"] == "cpu"
+
+
+# ---------------------------------------------------------------- item 10: --version, --video, help everywhere
+def test_version_and_help_for_every_option(capsys):
+    import argparse
+
+    import t2v_core
+    from t2v_core.cli import _parser
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"t2v-core {t2v_core.__version__}"
+    parser = _parser()
+    subs = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    missing = [f"{name} {'/'.join(a.option_strings) or a.dest}" for name, sp in subs.choices.items()
+               for a in sp._actions if not a.help and sp.add_help]
+    assert missing == []
+
+
+def test_video_flag_scores_a_video(video_file, capsys):
+    assert main(["score", "--model", "example", "--video", str(video_file), "--text", "a", "--num-frames", "2"]) == 0
+    out = capsys.readouterr().out
+    import av
+
+    with av.open(str(video_file)) as c:
+        frames = [f.to_image() for f in c.decode(video=0)]
+    want = example_score([frames[0], frames[19]], Q.format("a"), "Yes")  # 2 frames sampled uniformly: first, last
+    assert abs(float(out.splitlines()[1].split()[0]) - want) < 1e-5

@@ -216,6 +216,17 @@ def _parse_options(items: Sequence[str]) -> dict[str, Any]:
     return out
 
 
+def _read_text(p: Path) -> str:
+    """A pairs file as text: UTF-8, with or without the byte-order mark spreadsheets write."""
+    data = p.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        raise UsageError(f"{p}:{line}: not UTF-8 (byte {data[e.start]:#04x}); save the file as UTF-8 (a spreadsheet's "
+                         f"'CSV UTF-8'), or convert it, e.g. iconv -f latin1 -t utf-8 {p.name} > utf8-{p.name}") from e
+
+
 def _read_pairs(path: str) -> list[tuple[str, str, int]]:
     p = Path(path)
     if not p.exists():
@@ -223,15 +234,14 @@ def _read_pairs(path: str) -> list[tuple[str, str, int]]:
     rows: list[dict[str, Any]]
     if p.suffix.lower() == ".jsonl":
         rows = []
-        for n, line in enumerate(p.read_text().splitlines(), 1):
+        for n, line in enumerate(_read_text(p).splitlines(), 1):
             if line.strip():
                 try:
                     rows.append(json.loads(line))
                 except json.JSONDecodeError as e:
                     raise UsageError(f"{path}:{n}: not valid JSON ({e})") from e
     elif p.suffix.lower() == ".csv":
-        with open(p, newline="") as fh:
-            rows = list(csv.DictReader(fh))
+        rows = list(csv.DictReader(io.StringIO(_read_text(p), newline="")))
     else:
         raise UsageError(f"--pairs file {path!r} must be .csv or .jsonl")
     out = []

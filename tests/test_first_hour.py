@@ -129,3 +129,22 @@ def test_video_flag_scores_a_video(video_file, capsys):
         frames = [f.to_image() for f in c.decode(video=0)]
     want = example_score([frames[0], frames[19]], Q.format("a"), "Yes")  # 2 frames sampled uniformly: first, last
     assert abs(float(out.splitlines()[1].split()[0]) - want) < 1e-5
+
+
+# ---------------------------------------------------------------- item 7: spreadsheet CSVs
+def test_pairs_csv_with_a_byte_order_mark_is_read(tmp_path, images, capsys):
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_bytes("image,text\n".encode("utf-8-sig") + f"{images[1].name},café\n".encode())
+    out = tmp_path / "r.jsonl"
+    assert main(["score", "--model", "example", "--pairs", str(pairs), "--out", str(out)]) == 0
+    row = json.loads(out.read_text())
+    assert row["text"] == "café"
+    assert abs(row["score"] - example_score(Image.open(images[1]).convert("RGB"), Q.format("café"), "Yes")) < 1e-6
+
+
+def test_a_latin1_pairs_file_is_named_with_its_line(tmp_path, capsys):
+    pairs = tmp_path / "latin.csv"
+    pairs.write_bytes("image,text\na.png,tea\nb.png,café\n".encode("latin-1"))
+    assert main(["score", "--model", "example", "--pairs", str(pairs)]) == 2
+    err = capsys.readouterr().err
+    assert f"{pairs}:3: not UTF-8 (byte 0xe9)" in err and "iconv" in err

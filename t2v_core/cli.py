@@ -265,6 +265,8 @@ def _score(args: argparse.Namespace) -> int:
         raise UsageError("give at least one --image (or --video) and one --text, or --pairs FILE")
     if args.out and Path(args.out).suffix.lower() not in (".csv", ".jsonl", ".parquet"):
         raise UsageError(f"--out {args.out!r} must end in .csv, .jsonl or .parquet")
+    if args.out and Path(args.out).suffix.lower() == ".parquet":
+        _parquet_module()  # before any work: a missing writer must not cost a whole run
     from .frontend import get_score_model
     from .store import ScoreStore
 
@@ -362,11 +364,20 @@ def _write(rows: list[dict[str, Any]], path: Path) -> None:
             for r in rows:
                 fh.write(json.dumps({c: r[c] for c in cols}) + "\n")
     else:
-        try:
-            import pandas as pd
-        except ImportError as e:
-            raise ModuleNotFoundError("writing .parquet needs pandas and pyarrow: pip install pandas pyarrow") from e
-        pd.DataFrame([{c: r[c] for c in cols} for r in rows]).to_parquet(path)
+        pa, pq = _parquet_module()
+        # an explicit schema: with no failed row, error and note stay string columns (all null), not Arrow nulls
+        schema = pa.schema([("model", pa.string()), ("media", pa.string()), ("text", pa.string()),
+                            ("score", pa.float64()), ("error", pa.string()), ("note", pa.string())])
+        pq.write_table(pa.Table.from_pylist([{c: r[c] for c in cols} for r in rows], schema=schema), path)
+
+
+def _parquet_module() -> tuple[Any, Any]:
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError as e:
+        raise ModuleNotFoundError("writing .parquet needs pyarrow: pip install 't2v-core[parquet]'") from e
+    return pa, pq
 
 
 def _download(args: argparse.Namespace) -> int:

@@ -148,3 +148,33 @@ def test_a_latin1_pairs_file_is_named_with_its_line(tmp_path, capsys):
     assert main(["score", "--model", "example", "--pairs", str(pairs)]) == 2
     err = capsys.readouterr().err
     assert f"{pairs}:3: not UTF-8 (byte 0xe9)" in err and "iconv" in err
+
+
+# ---------------------------------------------------------------- item 3: parquet
+def test_parquet_without_pyarrow_fails_before_any_work(tmp_path, images, capsys, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_pyarrow(name, *args, **kwargs):
+        if name.split(".")[0] == "pyarrow":
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_pyarrow)
+    store = tmp_path / "s.sqlite"
+    rc = main(["score", "--model", "example", "--image", str(images[0]), "--text", "a", "--out",
+               str(tmp_path / "r.parquet"), "--store", str(store)])
+    assert rc == 1 and "pip install 't2v-core[parquet]'" in capsys.readouterr().err
+    assert not store.exists()
+
+
+def test_parquet_columns_are_typed_when_nothing_failed(tmp_path, images):
+    pq = pytest.importorskip("pyarrow.parquet")
+    out = tmp_path / "r.parquet"
+    assert main(["score", "--model", "example", "--image", str(images[0]), "--text", "a", "--out", str(out)]) == 0
+    table = pq.read_table(out)
+    assert {f.name: str(f.type) for f in table.schema} == {"model": "string", "media": "string", "text": "string",
+                                                           "score": "double", "error": "string", "note": "string"}
+    want = example_score(Image.open(images[0]).convert("RGB"), Q.format("a"), "Yes")
+    assert abs(table.column("score")[0].as_py() - want) < 1e-6 and table.column("error")[0].as_py() is None

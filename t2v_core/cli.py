@@ -296,13 +296,14 @@ def _score(args: argparse.Namespace) -> int:
     results: list[dict[str, Any]] = []
     try:
         run = scorer.open_run(store, args.question, args.answer, call)
-        from .progress import progress_counter
+        from .progress import run_bar
 
         items = list(groups.items())
-        bar = progress_counter(len(items), enabled=False if args.no_progress else None, desc=args.model,
-                               unit="media")
+        bar = run_bar(sum(len(t) for _, t in items), desc=scorer.spec.name,
+                      enabled=False if args.no_progress else None)
         chunk = 32  # media per scorer call: lets a family batch or run requests concurrently across them
         for start in range(0, len(items), chunk):
+            n_before, reused_before = len(results), run.reused
             part = []
             loaded = []
             for media_item, texts in items[start:start + chunk]:
@@ -320,9 +321,13 @@ def _score(args: argparse.Namespace) -> int:
                     results.append({"row": n, "model": args.model, "media": media_item, "text": text,
                                     "score": None if f else float(result.scores[0, j]), "error": f.error if f else None,
                                     "note": f"{m.kind}: {m.message}" if m else None})
-            bar.update(len(items[start:start + chunk]))
-        bar.close()
+            new = results[n_before:]
+            bar.update(len(new), failed=sum(r["score"] is None for r in new), reused=run.reused - reused_before,
+                       noted=sum(bool(r["note"]) for r in new),
+                       scores={scorer.spec.name: [r["score"] for r in new if r["score"] is not None]})
     finally:
+        if "bar" in locals():
+            bar.close()
         if store:
             store.close()
     results.sort(key=lambda r: r["row"])
@@ -333,9 +338,13 @@ def _score(args: argparse.Namespace) -> int:
         print(f"wrote {len(results)} rows to {args.out} (provenance: {args.out}.provenance.json); "
               f"computed {run.computed}, reused {run.reused} from the store", file=sys.stderr)
     else:
-        _table(("score", "media", "text"), [("FAILED" if r["score"] is None else
-                                             f"{r['score']:.6f}" + ("*" if r["note"] else ""), r["media"], r["text"])
-                                            for r in results])
+        rows = [("FAILED" if r["score"] is None else f"{r['score']:.6f}" + ("*" if r["note"] else ""), r["media"],
+                 r["text"], r["error"] or "") for r in results]
+        if any(r["error"] for r in results):
+            _table(("score", "media", "text", "error"), rows)
+        else:
+            _table(("score", "media", "text"), [r[:3] for r in rows])
+    print(bar.summary(), file=sys.stderr)
     n_noted = sum(1 for r in results if r["note"])
     if n_noted:
         kinds = sorted({r["note"].split(":")[0] for r in results if r["note"]})
@@ -344,8 +353,10 @@ def _score(args: argparse.Namespace) -> int:
               file=sys.stderr)
     n_failed = sum(1 for r in results if r["score"] is None)
     if n_failed:
-        print(f"t2v score: {n_failed} of {len(results)} pairs failed (recorded with their error, no score); "
-              "rerun with the same --store to retry only those", file=sys.stderr)
+        first = next(r for r in results if r["score"] is None)
+        retry = "rerun with the same --store to retry only those" if args.store else "rerun to retry them"
+        where = f"in the error column; first: {first['media']}: {first['error']}" if args.out else "error above"
+        print(f"t2v score: {n_failed} of {len(results)} pairs failed (no score; {where}); {retry}", file=sys.stderr)
         return 1
     return 0
 

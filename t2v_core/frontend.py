@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections import Counter
 from collections.abc import Sequence
@@ -13,7 +14,7 @@ import torch
 from . import registry
 from .errors import DatasetError, ScoreNoteWarning, ScoringError
 from .media import Media
-from .progress import progress_counter
+from .progress import run_bar
 from .scorer import PairFailure, PairNote, Scorer
 from .store import ScoreStore, score_key
 
@@ -194,7 +195,7 @@ class Score:
         notes: list[PairNote] = []
         try:
             run = self.open_run(st, question_template, answer_template, options)
-            bar = progress_counter(len(samples), enabled=progress, desc=self.spec.name, unit="sample")
+            bar = run_bar(len(samples) * n_m * n_t, desc=self.spec.name, enabled=progress)
             # Samples go to the scorer in chunks, so that a family can batch (or, for hosted models, run
             # concurrently) across samples; each chunk is stored as soon as it is scored.
             chunk_pairs = max(4 * self.model.batch_size, 32)
@@ -209,6 +210,7 @@ class Score:
                     except Exception as e:
                         raise DatasetError(f"sample {s}: {e}") from e
                     s += 1
+                reused_before = run.reused
                 for k, result in enumerate(run.score_many(chunk)):
                     out[first + k] = result.scores
                     records: list[PairFailure | PairNote] = [*result.failures, *result.notes]
@@ -216,9 +218,15 @@ class Score:
                         rec.detail = {**rec.detail, "sample": first + k}
                     failures.extend(result.failures)
                     notes.extend(result.notes)
-                bar.update(len(chunk))
+                    bar.update(n_m * n_t, failed=len(result.failures), noted=len(result.notes),
+                               scores={self.spec.name: result.scores[~torch.isnan(result.scores)].tolist()})
+                bar.reused += run.reused - reused_before
             bar.close()
+            if bar.drawn:
+                print(bar.summary(), file=sys.stderr)
         finally:
+            if "bar" in locals():
+                bar.close()
             self.model.batch_size = old_bs
             if own_store and st is not None:
                 st.close()

@@ -178,3 +178,91 @@ def test_parquet_columns_are_typed_when_nothing_failed(tmp_path, images):
                                                            "score": "double", "error": "string", "note": "string"}
     want = example_score(Image.open(images[0]).convert("RGB"), Q.format("a"), "Yes")
     assert abs(table.column("score")[0].as_py() - want) < 1e-6 and table.column("error")[0].as_py() is None
+
+
+# ---------------------------------------------------------------- item 1: one bar per run, in a real terminal
+def _run_in_pty(argv: list[str], env: dict[str, str]) -> str:
+    """Run ``argv`` with stdout and stderr on a pseudo-terminal; return everything it wrote."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import termios
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: its stdio is the pty, 100 columns wide (a new pty has none)
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+        os.execve(argv[0], argv, env)
+    chunks = []
+    while True:
+        try:
+            data = os.read(fd, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.waitpid(pid, 0)
+    os.close(fd)
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def _screen_lines(raw: str) -> list[str]:
+    """What stays on screen: each line as a terminal shows it after carriage returns overwrite it."""
+    import re
+
+    raw = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", raw).replace("\r\n", "\n")
+    out = []
+    for line in raw.split("\n"):
+        screen = ""
+        for part in line.split("\r"):
+            screen = part + screen[len(part):]
+        if screen.strip():
+            out.append(screen.rstrip())
+    return out
+
+
+def test_one_bar_per_run_in_a_real_terminal(tmp_path):
+    import os
+    import re
+    import sys
+
+    n = 40  # media groups; before, each drew and left its own finished bar
+    for k in range(n):
+        Image.new("RGB", (4, 4), (6 * k, 0, 0)).save(tmp_path / f"m{k}.png")
+    (tmp_path / "missing.png").write_bytes(b"not a png")
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text("image,text\n" + "".join(f"m{k}.png,a\nm{k}.png,b\n" for k in range(n)) + "missing.png,a\n")
+    env = {**os.environ, "T2V_PLUGINS": "example", "T2V_PROGRESS": "1", "COLUMNS": "100"}
+    env.pop("T2V_PROGRESS")  # on a terminal, bars are on by default
+    raw = _run_in_pty([sys.executable, "-m", "t2v_core.cli", "score", "--model", "example", "--pairs", str(pairs),
+                       "--out", str(tmp_path / "r.csv"), "--batch-size", "1"], env)
+    totals = set(re.findall(r"\d+/(\d+) \[", raw))
+    assert totals == {str(2 * n + 1)}, raw[-2000:]  # every frame drawn is the one run bar over all pairs
+    assert "pair/s" in raw and "failed=" in raw
+    lines = _screen_lines(raw)
+    assert not [ln for ln in lines if "|" in ln and "pair" in ln], lines  # no finished bar left behind
+    rows = [r.split(",") for r in (tmp_path / "r.csv").read_text().splitlines()[1:]]
+    scores = [float(r[3]) for r in rows if r[3]]
+    want = sum(example_score(Image.open(tmp_path / f"m{k}.png").convert("RGB"), Q.format(t), "Yes")
+               for k in range(n) for t in "ab") / (2 * n)
+    assert abs(sum(scores) / len(scores) - want) < 1e-6
+    summary = [ln for ln in lines if ln.startswith("example-brightness:")]
+    assert summary == [f"example-brightness: {2 * n + 1} pairs: {2 * n} scored, 0 reused from the store, 1 failed, "
+                       f"0 noted; mean score {want:.4f}"], lines
+
+
+# ---------------------------------------------------------------- item 5: a failed pair says why
+def test_failed_pair_shows_its_reason_and_store_advice_only_with_a_store(tmp_path, images, capsys):
+    args = ["score", "--model", "example", "--image", str(tmp_path / "gone.png"), "--image", str(images[0]),
+            "--text", "a"]
+    assert main(args) == 1
+    captured = capsys.readouterr()
+    failed = next(ln for ln in captured.out.splitlines() if ln.startswith("FAILED"))
+    assert "gone.png" in failed and "does not exist" in failed
+    ok = next(ln for ln in captured.out.splitlines() if ln.startswith("0."))
+    assert abs(float(ok.split()[0]) - example_score(Image.open(images[0]).convert("RGB"), Q.format("a"), "Yes")) < 1e-6
+    assert "--store" not in captured.err and "rerun to retry them" in captured.err
+    assert main([*args, "--store", str(tmp_path / "s.sqlite")]) == 1
+    err = capsys.readouterr().err
+    assert "rerun with the same --store" in err and "1 scored, 0 reused from the store, 1 failed" in err

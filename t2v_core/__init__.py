@@ -18,6 +18,7 @@ from .errors import (
     T2VError,
     TemplateError,
     UnknownModelError,
+    WeightsNotFoundError,
 )
 from .hookspecs import hookimpl
 from .specs import BenchmarkSpec, ScorerSpec
@@ -99,6 +100,7 @@ __all__ = [
     "TemplateError",
     "UnknownModelError",
     "VQAScore",
+    "WeightsNotFoundError",
     "get_score_model",
     "hookimpl",
     "list_all_clipscore_models",

@@ -411,7 +411,13 @@ def _download(args: argparse.Namespace) -> int:
         if repo.startswith(("http://", "https://")) or "/" not in repo:
             print(f"{repo}: not a Hugging Face repo id, fetched by the plugin when the model is built")
             continue
-        path = snapshot_download(repo_id=repo, cache_dir=args.cache_dir)
+        parts = repo.split("/")
+        if len(parts) > 2:  # 'org/repo/file': one file of a repo (HPSv2's checkpoints)
+            from huggingface_hub import hf_hub_download
+
+            path = hf_hub_download(repo_id="/".join(parts[:2]), filename="/".join(parts[2:]), cache_dir=args.cache_dir)
+        else:
+            path = snapshot_download(repo_id=repo, cache_dir=args.cache_dir)
         print(f"{repo}: {path}")
     return 0
 

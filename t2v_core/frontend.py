@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import warnings
 from collections import Counter
@@ -12,7 +13,7 @@ from typing import Any, NamedTuple
 import torch
 
 from . import registry
-from .errors import DatasetError, ScoreNoteWarning, ScoringError
+from .errors import DatasetError, ScoreNoteWarning, ScoringError, WeightsNotFoundError, missing_weights_repo
 from .media import Media
 from .progress import run_bar
 from .scorer import PairFailure, PairNote, Scorer
@@ -65,7 +66,15 @@ class Score:
         if not (isinstance(cls, type) and issubclass(cls, Scorer)):
             raise TypeError(f"plugin {spec.plugin!r} registered {spec.scorer!r} for {model!r}, which is not a t2v_core.Scorer")
         self.spec = spec
-        self.model: Scorer = cls(spec=spec, device=device, dtype=dtype, **{**spec.options, **kwargs})
+        options = {**spec.options, **kwargs}
+        try:
+            self.model: Scorer = cls(spec=spec, device=device, dtype=dtype, **options)
+        except Exception as e:  # weights missing offline or unreachable: one line, the same for every family
+            missing, repo = missing_weights_repo(
+                e, tuple(str(options[k]) for k in ("checkpoint", "tokenizer") if options.get(k)) + spec.weights)
+            if missing:
+                raise WeightsNotFoundError(spec.name, repo, offline=hub_offline()) from e
+            raise
         self._last_call: dict[str, Any] = {}
 
     def __repr__(self) -> str:
@@ -291,6 +300,12 @@ class ITMScore(Score):
     """ITMScore: the probability from an image-text matching head."""
 
     kind = "itm"
+
+
+def hub_offline() -> bool:
+    """Whether the Hugging Face hub is switched off (``HF_HUB_OFFLINE`` / ``TRANSFORMERS_OFFLINE``)."""
+    return any(os.environ.get(v, "").strip().upper() in ("1", "ON", "YES", "TRUE")
+               for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
 
 
 def get_score_model(model: str, device: Any = None, dtype: Any = None, **kwargs: Any) -> Score:

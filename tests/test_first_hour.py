@@ -266,3 +266,48 @@ def test_failed_pair_shows_its_reason_and_store_advice_only_with_a_store(tmp_pat
     assert main([*args, "--store", str(tmp_path / "s.sqlite")]) == 1
     err = capsys.readouterr().err
     assert "rerun with the same --store" in err and "1 scored, 0 reused from the store, 1 failed" in err
+
+
+# ---------------------------------------------------------------- item 2: weights missing, one short error
+class LocalEntryNotFoundError(Exception):
+    """Stands in for huggingface_hub's LocalEntryNotFoundError (matched by class name)."""
+
+
+def test_missing_weights_become_one_error_naming_model_and_repo(monkeypatch, capsys):
+    import t2v_core
+    from t2v_core import ScorerSpec, hookimpl, plugins
+    from t2v_core.scorer import Scorer
+
+    class NeedsWeights(Scorer):
+        def load(self):
+            try:
+                raise LocalEntryNotFoundError("org/toy-weights/model.safetensors not in cache")
+            except LocalEntryNotFoundError as e:
+                raise RuntimeError("Failed to download weights") from e  # wrapped, as open_clip does
+
+    class Plugin:
+        @hookimpl
+        def register_scorers(register):
+            register(ScorerSpec(name="toy-remote", kind="clip", scorer=f"{__name__}:_NEEDS",
+                                weights=("org/tokenizer", "org/toy-weights")))
+
+    globals()["_NEEDS"] = NeedsWeights
+    plugins.register_plugin(Plugin, "toy-remote")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(t2v_core.WeightsNotFoundError) as e:
+        t2v_core.CLIPScore(model="toy-remote", device="cpu")
+    assert str(e.value) == ("model 'toy-remote' needs 'org/toy-weights', which is not in the Hugging Face cache, and "
+                            "the hub is offline (HF_HUB_OFFLINE=1): run `t2v download toy-remote` (or `hf download "
+                            "org/toy-weights`) on a machine with network, then try again")
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    assert main(["score", "--model", "toy-remote", "--image", "x.png", "--text", "a"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "could not be downloaded" in err[0] and "t2v download toy-remote" in err[0]
+
+    class Broken(Scorer):
+        def load(self):
+            raise RuntimeError("a bug, not missing weights")
+
+    globals()["_NEEDS"] = Broken
+    with pytest.raises(RuntimeError, match="a bug"):  # other errors pass through unchanged
+        t2v_core.CLIPScore(model="toy-remote", device="cpu")

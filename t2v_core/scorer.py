@@ -147,7 +147,7 @@ class Scorer:
         unknown = sorted(set(options) - set(accepted))
         if unknown:
             core = "device, dtype, batch_size, video_backend, progress"
-            raise TypeError(f"model {spec.name!r} got unknown option(s) {unknown}; it accepts: "
+            raise TypeError(f"model {spec.name!r} got unexpected option(s) {unknown}; it accepts: "
                             f"{', '.join(sorted(accepted))} (and {core}). `t2v models {spec.name}` shows "
                             "them with their defaults")
 

@@ -36,7 +36,7 @@ def test_cli_refuses_unknown_option_before_scoring(images, capsys, tmp_path):
     store = tmp_path / "s.sqlite"
     rc = main(["score", "--model", "example", "--image", str(images[0]), "--text", "a", "--option", "foo=1",
                "--store", str(store)])
-    assert rc == 1 and "unknown option(s) ['foo']" in capsys.readouterr().err
+    assert rc == 1 and "unexpected option(s) ['foo']" in capsys.readouterr().err
     assert not store.exists()  # nothing was written under a key that holds the typo
 
 

@@ -21,7 +21,7 @@ from .errors import (
     WeightsNotFoundError,
 )
 from .hookspecs import hookimpl
-from .specs import BenchmarkSpec, ScorerSpec
+from .specs import BenchmarkSpec, CommandSpec, ScorerSpec
 
 __version__ = "0.1.0"
 
@@ -83,6 +83,7 @@ def list_all_itmscore_models() -> list[str]:
 __all__ = [
     "BenchmarkSpec",
     "CLIPScore",
+    "CommandSpec",
     "DatasetError",
     "ITMScore",
     "MediaError",

@@ -64,8 +64,15 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("model", help="a model name or alias")
     d.add_argument("--cache-dir", help="cache folder (default: HF_HUB_CACHE)")
 
-    sub.add_parser("bench", help="benchmarks (needs t2v-bench): t2v bench --help", add_help=False)
+    from . import registry
+
+    for spec in sorted(registry.commands().specs.values(), key=lambda c: c.name):
+        if spec.name not in sub.choices:  # a plugin cannot shadow a core command
+            sub.add_parser(spec.name, help=f"{spec.help} (plugin {spec.plugin})", add_help=False)
     return p
+
+
+_CORE_COMMANDS = ("models", "plugins", "score", "download")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -85,8 +92,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] == "bench":
-        return _bench(argv[1:])
+    if argv and argv[0] not in _CORE_COMMANDS and not argv[0].startswith("-"):
+        from . import registry
+
+        spec = registry.commands().get(argv[0])
+        if spec is not None:  # a plugin's subcommand parses its own arguments
+            return int(spec.load()(argv[1:]))
+        if argv[0] == "bench":
+            print("t2v bench needs the t2v-bench plugin: pip install t2v-bench", file=sys.stderr)
+            return 1
     parser = _parser()
     try:
         args = parser.parse_args(argv)
@@ -420,15 +434,6 @@ def _download(args: argparse.Namespace) -> int:
             path = snapshot_download(repo_id=repo, cache_dir=args.cache_dir)
         print(f"{repo}: {path}")
     return 0
-
-
-def _bench(argv: list[str]) -> int:
-    try:
-        from t2v_bench.cli import main as bench_main
-    except ImportError:
-        print("t2v bench needs the t2v-bench plugin: pip install t2v-bench", file=sys.stderr)
-        return 1
-    return int(bench_main(argv))
 
 
 if __name__ == "__main__":

@@ -87,6 +87,27 @@ class BenchmarkSpec:
         return load_object(self.loader)
 
 
+@dataclass(frozen=True)
+class CommandSpec:
+    """A ``t2v`` subcommand a plugin provides; ``main`` is ``"module:callable"`` (``main(argv) -> int``),
+    imported only when the subcommand runs."""
+
+    name: str
+    main: str
+    help: str = ""
+    aliases: tuple[str, ...] = ()
+    plugin: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.name or not self.name.replace("-", "").isalnum() or ":" not in self.main:
+            raise ValueError(f"CommandSpec needs a name such as 'bench' and main as 'module:callable', got "
+                             f"name={self.name!r}, main={self.main!r}")
+
+    def load(self) -> Any:
+        """Import and return the command's ``main`` callable."""
+        return load_object(self.main)
+
+
 def load_object(ref: str) -> Any:
     """Import ``"package.module:attr"`` and return the attribute."""
     module_name, _, attr = ref.partition(":")

@@ -311,3 +311,29 @@ def test_missing_weights_become_one_error_naming_model_and_repo(monkeypatch, cap
     globals()["_NEEDS"] = Broken
     with pytest.raises(RuntimeError, match="a bug"):  # other errors pass through unchanged
         t2v_core.CLIPScore(model="toy-remote", device="cpu")
+
+
+# ---------------------------------------------------------------- item 16: plugins register subcommands
+def hello_main(argv):
+    print(f"hello {' '.join(argv)}")
+    return 3
+
+
+def test_a_plugin_registers_a_subcommand(capsys):
+    from t2v_core import CommandSpec, hookimpl, plugins
+
+    class Plugin:
+        @hookimpl
+        def register_commands(register):
+            register(CommandSpec(name="hello", main=f"{__name__}:hello_main", help="say hello"))
+            register(CommandSpec(name="score", main=f"{__name__}:hello_main"))  # cannot shadow the core's
+
+    plugins.register_plugin(Plugin, "hello-plugin")
+    plugins.pm.check_pending()
+    assert main(["hello", "a", "--x"]) == 3  # its own argv, unparsed by the core
+    assert capsys.readouterr().out == "hello a --x\n"
+    assert main(["--help"]) == 0
+    assert "say hello (plugin hello-plugin)" in capsys.readouterr().out
+    assert main(["score", "--model", "example", "--text", "a"]) == 2  # the core's score, not the plugin's
+    plugins.unregister_plugin("hello-plugin")
+    assert main(["bench"]) == 1 and "pip install t2v-bench" in capsys.readouterr().err

@@ -137,6 +137,11 @@ def _models(args: argparse.Namespace) -> int:
         return 0
     rows = [(s.name, s.kind, "+".join(s.media), s.plugin or "", (s.weights or ("",))[0]) for s in specs]
     _table(("model", "kind", "media", "plugin", "weights"), rows)
+    notes = [(a, s.name, n) for s in specs for a, n in s.alias_notes.items()]
+    if notes:
+        print("\nnames that now point elsewhere:")
+        for alias, name, note in notes:
+            print(f"  {alias} -> {name}: {note}")
     from .plugins import unmatched_filter
 
     if unmatched_filter():

@@ -38,6 +38,8 @@ class ScorerSpec:
     options: dict[str, Any] = field(default_factory=dict)
     description: str = ""
     plugin: str | None = None
+    #: alias -> a note ``t2v models`` shows beside it (e.g. the hosted model behind a dated name has changed)
+    alias_notes: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.name or self.name != self.name.strip():
@@ -64,6 +66,7 @@ class ScorerSpec:
             "media": list(self.media),
             "weights": list(self.weights),
             "aliases": list(self.aliases),
+            "alias_notes": dict(self.alias_notes),
             "question_template": self.question_template,
             "answer_template": self.answer_template,
             "plugin": self.plugin,

@@ -35,10 +35,12 @@ _LAZY = {
     "PairFailure": "scorer",
     "PairNote": "scorer",
     "ScoreStore": "store",
+    "T2VMetric": "metric",
 }
 
 if TYPE_CHECKING:
     from .frontend import CLIPScore, ITMScore, Score, VQAScore, get_score_model
+    from .metric import T2VMetric
     from .scorer import PairFailure, PairNote, Scorer
     from .store import ScoreStore
 
@@ -98,6 +100,7 @@ __all__ = [
     "ScoreNoteWarning",
     "ScoringError",
     "T2VError",
+    "T2VMetric",
     "TemplateError",
     "UnknownModelError",
     "VQAScore",

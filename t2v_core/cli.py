@@ -299,7 +299,9 @@ def _score(args: argparse.Namespace) -> int:
         call["num_frames"] = args.num_frames
     if args.fps is not None:
         call["fps"] = args.fps if args.fps == "dynamic" else float(args.fps)
-    scorer = get_score_model(args.model, device=args.device, dtype=args.dtype, **options)
+    # lazy: a rerun whose pairs are all in the store never loads the weights (for families that can tell
+    # their weights' revision without loading, see Scorer.peek_weights_revision)
+    scorer = get_score_model(args.model, device=args.device, dtype=args.dtype, lazy=True, **options)
     call = scorer.model.resolve_options(**call)
 
     # group pairs by media so that each media item is loaded and encoded once

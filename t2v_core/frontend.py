@@ -16,7 +16,7 @@ from . import registry
 from .errors import DatasetError, ScoreNoteWarning, ScoringError, WeightsNotFoundError, missing_weights_repo
 from .media import Media
 from .progress import run_bar
-from .scorer import PairFailure, PairNote, Scorer
+from .scorer import _DEFER_LOAD, PairFailure, PairNote, Scorer
 from .store import ScoreStore, score_key
 
 
@@ -54,7 +54,8 @@ class Score:
 
     kind: str | None = None
 
-    def __init__(self, model: str, device: Any = None, dtype: Any = None, **kwargs: Any) -> None:
+    def __init__(self, model: str, device: Any = None, dtype: Any = None, *, lazy: bool = False,
+                 **kwargs: Any) -> None:
         spec = registry.get_spec(model)
         if self.kind is not None and spec.kind != self.kind:
             raise ValueError(
@@ -67,15 +68,27 @@ class Score:
             raise TypeError(f"plugin {spec.plugin!r} registered {spec.scorer!r} for {model!r}, which is not a t2v_core.Scorer")
         self.spec = spec
         options = {**spec.options, **kwargs}
+        self._repos = tuple(str(options[k]) for k in ("checkpoint", "tokenizer") if options.get(k)) + spec.weights
+        token = _DEFER_LOAD.set(lazy)  # lazy: load() waits until something is left to compute
         try:
-            self.model: Scorer = cls(spec=spec, device=device, dtype=dtype, **options)
-        except Exception as e:  # weights missing offline or unreachable: one line, the same for every family
-            missing, repo = missing_weights_repo(
-                e, tuple(str(options[k]) for k in ("checkpoint", "tokenizer") if options.get(k)) + spec.weights)
-            if missing:
-                raise WeightsNotFoundError(spec.name, repo, offline=hub_offline()) from e
-            raise
+            self.model: Scorer = self._translating(lambda: cls(spec=spec, device=device, dtype=dtype, **options))
+        finally:
+            _DEFER_LOAD.reset(token)
         self._last_call: dict[str, Any] = {}
+
+    def _translating(self, build: Any) -> Any:
+        """Run ``build``; weights missing offline or unreachable become one line, the same for every family."""
+        try:
+            return build()
+        except Exception as e:
+            missing, repo = missing_weights_repo(e, self._repos)
+            if missing:
+                raise WeightsNotFoundError(self.spec.name, repo, offline=hub_offline()) from e
+            raise
+
+    def ensure_loaded(self) -> None:
+        """Load the model's weights now if a lazy build left them for later."""
+        self._translating(self.model.ensure_loaded)
 
     def __repr__(self) -> str:
         m = self.model
@@ -86,7 +99,7 @@ class Score:
     def provenance(self) -> dict[str, Any]:
         """How this scorer's results are made (model, weights, dtype, device, versions), with the templates and
         call options of the last call once there was one."""
-        return {**self.model.provenance, **self._last_call}
+        return {**self._translating(lambda: self.model.provenance), **self._last_call}
 
     def _record_call(self, question_template: str | None, answer_template: str | None,
                      options: dict[str, Any]) -> None:
@@ -114,6 +127,7 @@ class Score:
                       ) -> tuple[list[torch.Tensor], list[PairFailure], list[PairNote]]:
         templates = self.model.templates(question_template, answer_template)
         self._record_call(question_template, answer_template, options)
+        self.ensure_loaded()
         self.model.failures, self.model.notes = [], []
         results = self.model.score_groups(groups, templates=templates, **options)
         if len(results) != len(groups):
@@ -248,7 +262,7 @@ class Score:
                  options: dict[str, Any]) -> _Run:
         """A run that scores groups (media x texts), reading and writing ``store`` when given."""
         self._record_call(question_template, answer_template, options)
-        return _Run(self, store, question_template, answer_template, options)
+        return self._translating(lambda: _Run(self, store, question_template, answer_template, options))
 
     @staticmethod
     def _validate_dataset(dataset: Sequence[dict[str, Any]]) -> list[tuple[list[Any], list[str]]]:

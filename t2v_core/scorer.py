@@ -8,6 +8,7 @@ overrides :meth:`Scorer.score` when it can do better.
 
 from __future__ import annotations
 
+import contextvars
 import importlib.metadata
 import platform
 from collections.abc import Sequence
@@ -22,6 +23,9 @@ from .errors import T2VError
 from .progress import progress_bar
 from .specs import ScorerSpec
 from .templates import Templates, resolve
+
+#: set while a front-end builds a scorer with ``lazy=True``: ``__init__`` then leaves :meth:`Scorer.load` for later
+_DEFER_LOAD: contextvars.ContextVar[bool] = contextvars.ContextVar("t2v_defer_load", default=False)
 
 
 @dataclass
@@ -127,7 +131,32 @@ class Scorer:
         self.notes: list[PairNote] = []
         #: the weights' revision (commit hash or local path), set by :meth:`load` when known
         self.weights_revision: str | None = None
-        self.load()
+        self._loaded = self._revision_known = False
+        if not _DEFER_LOAD.get():
+            self.ensure_loaded()
+
+    def ensure_loaded(self) -> None:
+        """Run :meth:`load` once. A scorer built with ``lazy=True`` loads here, when there is work left."""
+        if not self._loaded:
+            self.load()
+            self._loaded = self._revision_known = True
+
+    def peek_weights_revision(self) -> str | None:
+        """The ``weights_revision`` that :meth:`load` will record, found without loading (a cache lookup), so
+        that a rerun whose scores are all in a store never loads the weights. The default knows it only for a
+        family with nothing to load; others raise :class:`NotImplementedError`, and are loaded first."""
+        if type(self).load is Scorer.load:
+            return None
+        raise NotImplementedError
+
+    def _know_revision(self) -> None:
+        if self._revision_known:
+            return
+        try:
+            self.weights_revision = self.peek_weights_revision()
+            self._revision_known = True
+        except NotImplementedError:
+            self.ensure_loaded()
 
     def __repr__(self) -> str:
         return (f"<{type(self).__name__} model={self.name!r} kind={self.spec.kind} device={self.device} "
@@ -246,6 +275,7 @@ class Scorer:
 
     def generate(self, images: Any, texts: Sequence[str] | str, **options: Any) -> list[str]:
         """Text generation, as the reference's ``model.generate(images=..., texts=...)``: one answer per pair."""
+        self.ensure_loaded()
         media = self.load_media(images)
         prompts = [texts] if isinstance(texts, str) else list(texts)
         if len(media) != len(prompts):
@@ -256,6 +286,7 @@ class Scorer:
     def forward(self, images: Any, texts: Sequence[str], question_template: str | None = None,
                 answer_template: str | None = None, **options: Any) -> torch.Tensor:
         """The reference's pairwise ``forward``: scores ``(images[k], texts[k])``, shape ``(K,)``."""
+        self.ensure_loaded()
         media = self.load_media(images)
         if len(media) != len(texts):
             raise ValueError(f"forward pairs images with texts one to one: got {len(media)} and {len(texts)}")
@@ -267,6 +298,7 @@ class Scorer:
         """What, besides the model name, templates and call options, changes this scorer's numbers: the dtype,
         the weights' revision and the constructor options (secrets and :attr:`runtime_options` left out).
         It is part of every score-store key."""
+        self._know_revision()
         return {
             "dtype": str(self.dtype).replace("torch.", ""),
             "weights_revision": self.weights_revision,
@@ -278,6 +310,7 @@ class Scorer:
     @property
     def provenance(self) -> dict[str, Any]:
         """How results of this scorer are made: model, weights, dtype, device and library versions."""
+        self._know_revision()
         return {
             "model": self.name,
             "kind": self.spec.kind,

@@ -239,7 +239,9 @@ def check_offline_error(model: str, cache_dir: str | Path, repo: str, **options:
         else:
             raise AssertionError(f"{model!r} built with an empty offline cache")
         err = io.StringIO()
-        argv = ["score", "--model", model, "--image", "x.png", "--text", "a"]
+        probe = Path(cache_dir) / "probe.png"  # a readable image: the failure must be the weights, not the media
+        random_images(1)[0].save(probe)
+        argv = ["score", "--model", model, "--image", str(probe), "--text", "a"]
         for k, v in options.items():
             argv += ["--option", f"{k}={json.dumps(v)}"]
         with contextlib.redirect_stderr(err):

@@ -273,7 +273,7 @@ class LocalEntryNotFoundError(Exception):
     """Stands in for huggingface_hub's LocalEntryNotFoundError (matched by class name)."""
 
 
-def test_missing_weights_become_one_error_naming_model_and_repo(monkeypatch, capsys):
+def test_missing_weights_become_one_error_naming_model_and_repo(monkeypatch, capsys, images):
     import t2v_core
     from t2v_core import ScorerSpec, hookimpl, plugins
     from t2v_core.scorer import Scorer
@@ -300,7 +300,7 @@ def test_missing_weights_become_one_error_naming_model_and_repo(monkeypatch, cap
                             "the hub is offline (HF_HUB_OFFLINE=1): run `t2v download toy-remote` (or `hf download "
                             "org/toy-weights`) on a machine with network, then try again")
     monkeypatch.delenv("HF_HUB_OFFLINE")
-    assert main(["score", "--model", "toy-remote", "--image", "x.png", "--text", "a"]) == 1
+    assert main(["score", "--model", "toy-remote", "--image", str(images[0]), "--text", "a"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "could not be downloaded" in err[0] and "t2v download toy-remote" in err[0]
 
@@ -337,3 +337,53 @@ def test_a_plugin_registers_a_subcommand(capsys):
     assert main(["score", "--model", "example", "--text", "a"]) == 2  # the core's score, not the plugin's
     plugins.unregister_plugin("hello-plugin")
     assert main(["bench"]) == 1 and "pip install t2v-bench" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- item 9: load only when there is work left
+LOADS: list[str] = []
+
+
+def _counting_plugin(peek: bool):
+    from t2v_example.scorer import BrightnessScorer
+
+    from t2v_core import ScorerSpec, hookimpl
+
+    class Counting(BrightnessScorer):
+        def load(self):
+            LOADS.append(self.name)
+            self.weights_revision = "rev-1"
+
+        if peek:
+            def peek_weights_revision(self):
+                return "rev-1"
+
+    globals()["_COUNTING"] = Counting
+
+    class Plugin:
+        @hookimpl
+        def register_scorers(register):
+            register(ScorerSpec(name="counting", kind="vqa", scorer=f"{__name__}:_COUNTING",
+                                question_template=Q, answer_template="Yes"))
+    return Plugin
+
+
+@pytest.mark.parametrize("peek", [True, False])
+def test_a_rerun_served_by_the_store_does_not_load_the_model(tmp_path, images, capsys, peek):
+    from t2v_core import plugins
+
+    plugins.register_plugin(_counting_plugin(peek), "counting")
+    LOADS.clear()
+    args = ["score", "--model", "counting", "--image", str(images[0]), "--image", str(images[1]), "--text", "a",
+            "--store", str(tmp_path / "s.sqlite"), "--out", str(tmp_path / "r.jsonl")]
+    assert main(args) == 0 and LOADS == ["counting"]
+    first = (tmp_path / "r.jsonl").read_text()
+    assert main(args) == 0
+    assert "0 scored, 2 reused from the store" in capsys.readouterr().err
+    # a family that can tell its revision from the cache is not loaded; one that cannot is (its key needs it)
+    assert LOADS == (["counting"] if peek else ["counting", "counting"])
+    assert (tmp_path / "r.jsonl").read_text() == first
+    want = example_score(Image.open(images[1]).convert("RGB"), Q.format("a"), "Yes")
+    assert abs(json.loads(first.splitlines()[1])["score"] - want) < 1e-6
+    assert json.loads((tmp_path / "r.jsonl.provenance.json").read_text())["weights_revision"] == "rev-1"
+    assert main([*args[:-4], "--text", "b", *args[-4:]]) == 0  # something new: now it loads
+    assert LOADS[-1] == "counting" and len(LOADS) == (2 if peek else 3)

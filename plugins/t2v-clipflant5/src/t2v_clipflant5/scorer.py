@@ -87,6 +87,10 @@ class CLIPFlanT5Scorer(ImageOnlyMixin, Scorer):
         return cls.cpu_batch_size if device.type == "cpu" else cls.default_batch_size
 
     # ------------------------------------------------------------------ loading
+    def peek_weights_revision(self) -> str | None:
+        """What :meth:`load` records, from the cache alone: a rerun served by the store skips the 11 GB load."""
+        return _revision(self.options.get("checkpoint") or self.spec.weights[0], self.options.get("revision"))
+
     def load(self) -> None:
         """Load the CLIP-FlanT5 checkpoint, its tokenizer and the CLIP image processor."""
         from transformers import AutoImageProcessor, AutoTokenizer

@@ -96,4 +96,5 @@ def missing_weights_repo(error: BaseException, candidates: tuple[str, ...]) -> t
         return False, None
     text = " ".join(str(x) for x in chain)
     named = [c for c in candidates if c and (c in text or "/".join(c.split("/")[:2]) in text)]
-    return True, (named or [c for c in candidates if c] or [None])[0]
+    found = named or [c for c in candidates if c]
+    return True, found[0] if found else None

@@ -70,7 +70,7 @@ class RunBar:
 
             self._bar = tqdm(total=total, desc=desc, unit="pair", leave=False,
                              postfix={"failed": 0})
-        self._token = _run_active.set(True)
+        self._token: contextvars.Token[bool] | None = _run_active.set(True)
 
     def update(self, pairs: int, failed: int = 0, reused: int = 0, noted: int = 0,
                scores: dict[str, list[float]] | None = None) -> None:

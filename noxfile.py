@@ -59,7 +59,7 @@ PLUGINS: dict[str, tuple[str, list[str], list[str], list[str]]] = {
     "bench": (TORCH_CPU, ["tests/example_plugin", "plugins/t2v-bench[test]"], [], ["plugins/t2v-bench/tests"]),
 }
 
-nox.options.sessions = ["lint", "core", "core-oldest"] + [f"plugin({name})" for name in PLUGINS]
+nox.options.sessions = ["lint", "core", "core-oldest", "readme_install"] + [f"plugin({name})" for name in PLUGINS]
 
 
 SHARED = Path(".nox/_shared")
@@ -101,6 +101,20 @@ def _discarded_after(session: nox.Session) -> Iterator[None]:
     finally:
         if os.environ.get("T2V_NOX_DISCARD") == "1" and session.virtualenv.location:
             shutil.rmtree(session.virtualenv.location, ignore_errors=True)
+
+
+@nox.session(name="readme_install", python=PY)
+def readme_install(session: nox.Session) -> None:
+    """Every install line of the README's "from a clone" block, each in a fresh venv with --no-index, so that
+    a line missing a distribution that is on no index (t2v-hf) fails as it would for a user."""
+    with _discarded_after(session):
+        _install_torch(session, TORCH_CPU)
+        ours = [".", *sorted(str(p.parent) for p in Path("plugins").glob("*/pyproject.toml"))]
+        # the third-party dependencies once, here; the check's venvs see them and install only our packages
+        session.install("-c", TORCH_CPU, *ours, "setuptools>=77", "pyarrow")
+        names = [Path(p).resolve().name if p != "." else "t2v-core" for p in ours]
+        session.run("python", "-m", "pip", "uninstall", "-y", "-q", *names)
+        session.run("python", "scripts/check_readme_install.py", *session.posargs)
 
 
 @nox.session(python=PY)

@@ -21,9 +21,10 @@ from .errors import (
     TemplateError,
     TextError,
     UnknownModelError,
+    WeightsNotFoundError,
 )
 from .hookspecs import hookimpl
-from .specs import BenchmarkSpec, ScorerSpec
+from .specs import BenchmarkSpec, CommandSpec, ScorerSpec
 
 __version__ = "0.1.0"
 
@@ -37,10 +38,12 @@ _LAZY = {
     "PairFailure": "scorer",
     "PairNote": "scorer",
     "ScoreStore": "store",
+    "T2VMetric": "metric",
 }
 
 if TYPE_CHECKING:
     from .frontend import CLIPScore, ITMScore, Score, VQAScore, get_score_model
+    from .metric import T2VMetric
     from .scorer import PairFailure, PairNote, Scorer
     from .store import ScoreStore
 
@@ -85,6 +88,7 @@ def list_all_itmscore_models() -> list[str]:
 __all__ = [
     "BenchmarkSpec",
     "CLIPScore",
+    "CommandSpec",
     "DatasetError",
     "ITMScore",
     "MediaError",
@@ -101,10 +105,12 @@ __all__ = [
     "ScoringError",
     "StoreError",
     "T2VError",
+    "T2VMetric",
     "TemplateError",
     "TextError",
     "UnknownModelError",
     "VQAScore",
+    "WeightsNotFoundError",
     "get_score_model",
     "hookimpl",
     "list_all_clipscore_models",

@@ -24,36 +24,44 @@ class UsageError(Exception):
 
 
 def _parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     p = argparse.ArgumentParser(prog="t2v", description="Score how well images and videos match text prompts.")
+    p.add_argument("--version", action="version", version=f"t2v-core {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    m = sub.add_parser("models", help="list installed models")
-    m.add_argument("--kind", choices=("vqa", "clip", "itm"))
+    m = sub.add_parser("models", help="list installed models, or show one model's options")
+    m.add_argument("model", nargs="?", help="show this model's constructor and call options with their defaults")
+    m.add_argument("--options", dest="options_of", metavar="MODEL", help="same as giving MODEL")
+    m.add_argument("--kind", choices=("vqa", "clip", "itm"), help="only models of this kind")
     m.add_argument("--json", action="store_true", help="print JSON")
 
     pl = sub.add_parser("plugins", help="list installed plugins")
     pl.add_argument("--json", action="store_true", help="print JSON")
 
     s = sub.add_parser("score", help="score media against texts")
-    s.add_argument("--model", required=True)
+    s.add_argument("--model", required=True, help="a model name or alias (`t2v models` lists them)")
     s.add_argument("--image", action="append", default=[], help="an image or video (repeat for several)")
+    s.add_argument("--video", action="append", default=[], dest="image", metavar="VIDEO",
+                   help="a video (same as --image; repeat for several)")
     s.add_argument("--text", action="append", default=[], help="a text (repeat for several); every image x text")
     s.add_argument("--pairs", help="a .csv or .jsonl file with columns 'image' (or 'video') and 'text'")
     s.add_argument("--out", help="write results to .csv, .jsonl or .parquet (default: print a table)")
     s.add_argument("--store", help="SQLite score store: resume a run, never compute a pair twice")
     s.add_argument("--question", help="question template, '{}' stands for the text")
     s.add_argument("--answer", help="answer template")
-    s.add_argument("--device")
-    s.add_argument("--dtype")
-    s.add_argument("--batch-size", type=int)
+    s.add_argument("--device", help="cpu, cuda, cuda:1, mps, ... (default: the best available)")
+    s.add_argument("--dtype", help="bf16, fp16 or fp32 (default: bf16 on GPU, fp32 elsewhere)")
+    s.add_argument("--batch-size", type=int, help="pairs per model forward (default: the model's own)")
     s.add_argument("--num-frames", type=int, help="frames sampled per video (models that take it)")
     s.add_argument("--fps", help="video sampling rate (models that take it)")
     s.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="extra scorer option, e.g. --option checkpoint=/path (value parsed as JSON when it can be)")
-    s.add_argument("--no-progress", action="store_true")
+    s.add_argument("--no-progress", action="store_true",
+                   help="no progress bar (it is drawn only on a terminal; T2V_PROGRESS=0 also turns it off)")
 
     d = sub.add_parser("download", help="prefetch a model's weights into the Hugging Face cache")
-    d.add_argument("model")
+    d.add_argument("model", help="a model name or alias")
     d.add_argument("--cache-dir", help="cache folder (default: HF_HUB_CACHE)")
 
     sv = sub.add_parser("serve", help="serve one model over HTTP for reward loops and services (t2v-core[serve])")
@@ -74,12 +82,20 @@ def _parser() -> argparse.ArgumentParser:
     sv.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="scorer option")
 
     ev = sub.add_parser("envs", help="worker environments of families whose pins clash with this one")
-    ev.add_argument("action", nargs="?", choices=("list", "create", "remove"), default="list")
+    ev.add_argument("action", nargs="?", choices=("list", "create", "remove"), default="list",
+                    help="list (default), create an environment ahead of use, or remove one")
     ev.add_argument("target", nargs="?", help="create: a model name; remove: an environment key (or 'all')")
     ev.add_argument("--json", action="store_true", help="print JSON")
 
-    sub.add_parser("bench", help="benchmarks (needs t2v-bench): t2v bench --help", add_help=False)
+    from . import registry
+
+    for spec in sorted(registry.commands().specs.values(), key=lambda c: c.name):
+        if spec.name not in sub.choices:  # a plugin cannot shadow a core command
+            sub.add_parser(spec.name, help=f"{spec.help} (plugin {spec.plugin})", add_help=False)
     return p
+
+
+_CORE_COMMANDS = ("models", "plugins", "score", "download", "serve", "envs")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -99,8 +115,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] == "bench":
-        return _bench(argv[1:])
+    if argv and argv[0] not in _CORE_COMMANDS and not argv[0].startswith("-"):
+        from . import registry
+
+        spec = registry.commands().get(argv[0])
+        if spec is not None:  # a plugin's subcommand parses its own arguments
+            return int(spec.load()(argv[1:]))
+        if argv[0] == "bench":
+            print("t2v bench needs the t2v-bench plugin: pip install t2v-bench", file=sys.stderr)
+            return 1
     parser = _parser()
     try:
         args = parser.parse_args(argv)
@@ -126,16 +149,81 @@ def _main(argv: Sequence[str] | None) -> int:
 def _models(args: argparse.Namespace) -> int:
     from . import registry
 
+    if args.model or args.options_of:
+        return _model_options(args.model or args.options_of, args.json)
     specs = [s for s in registry.scorers().specs.values() if args.kind is None or s.kind == args.kind]
     specs.sort(key=lambda s: (s.kind, s.name))
     if args.json:
         print(json.dumps([s.as_dict() for s in specs], indent=2))
         return 0
     if not specs:
-        print("no models installed: pip install t2v-clipflant5 (or another t2v-<family> plugin)")
+        print(_no_models_message(args.kind, len(registry.scorers().specs)))
         return 0
     rows = [(s.name, s.kind, "+".join(s.media), s.plugin or "", (s.weights or ("",))[0]) for s in specs]
     _table(("model", "kind", "media", "plugin", "weights"), rows)
+    notes = [(a, s.name, n) for s in specs for a, n in s.alias_notes.items()]
+    if notes:
+        print("\nnames that now point elsewhere:")
+        for alias, name, note in notes:
+            print(f"  {alias} -> {name}: {note}")
+    from .plugins import unmatched_filter
+
+    if unmatched_filter():
+        print(f"note: T2V_PLUGINS names {', '.join(repr(u) for u in unmatched_filter())}, which matched no installed "
+              "plugin", file=sys.stderr)
+    return 0
+
+
+def _no_models_message(kind: str | None, n_all: int) -> str:
+    from .plugins import ENV_VAR, unmatched_filter
+
+    lines = []
+    if kind is not None and n_all:
+        lines.append(f"no {kind!r} models among the {n_all} installed (`t2v models` lists them all)")
+    else:
+        lines.append("no models installed" + (f" of kind {kind!r}" if kind else "")
+                     + ": pip install t2v-clipflant5 (or another t2v-<family> plugin)")
+    unmatched = unmatched_filter()
+    if unmatched:
+        lines.append(f"{ENV_VAR}={os.environ.get(ENV_VAR, '')!r}: {', '.join(repr(u) for u in unmatched)} matched no "
+                     "installed plugin (`t2v plugins` lists them; unset it to load all)")
+    elif os.environ.get(ENV_VAR) is not None and not os.environ.get(ENV_VAR, "").strip():
+        lines.append(f"{ENV_VAR} is set but empty, which loads no plugin: unset it to load all")
+    return "\n".join(lines)
+
+
+def model_options(name: str) -> dict[str, Any]:
+    """A model's constructor and call options with their defaults (imports the model's scorer class)."""
+    import inspect
+
+    from . import registry
+
+    spec = registry.get_spec(name)
+    cls = spec.load_class()
+    ctor: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):  # the core's keywords first, then what subclasses add
+        init = klass.__dict__.get("__init__")
+        if init is None or klass is object:
+            continue
+        for p in inspect.signature(init).parameters.values():
+            if p.kind is p.KEYWORD_ONLY or (p.kind is p.POSITIONAL_OR_KEYWORD and p.default is not p.empty):
+                ctor[p.name] = p.default
+    ctor.update({**cls.accepted_options(spec), **spec.options})
+    return {"model": spec.name, "kind": spec.kind, "plugin": spec.plugin, "scorer": spec.scorer,
+            "constructor_options": ctor, "call_options": dict(cls.call_options)}
+
+
+def _model_options(name: str, as_json: bool) -> int:
+    info = model_options(name)
+    if as_json:
+        print(json.dumps(info, indent=2, default=repr))
+        return 0
+    print(f"{info['model']} ({info['kind']}, plugin {info['plugin']}, {info['scorer']})")
+    rows = [(k, "constructor", json.dumps(v, default=repr)) for k, v in info["constructor_options"].items()]
+    rows += [(k, "call", json.dumps(v, default=repr)) for k, v in info["call_options"].items()]
+    _table(("option", "where", "default"), rows)
+    print("constructor options: VQAScore(model=..., KEY=VALUE) or t2v score --option KEY=VALUE; call options: "
+          "scorer(images, texts, KEY=VALUE)")
     return 0
 
 
@@ -171,6 +259,17 @@ def _parse_options(items: Sequence[str]) -> dict[str, Any]:
     return out
 
 
+def _read_text(p: Path) -> str:
+    """A pairs file as text: UTF-8, with or without the byte-order mark spreadsheets write."""
+    data = p.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        raise UsageError(f"{p}:{line}: not UTF-8 (byte {data[e.start]:#04x}); save the file as UTF-8 (a spreadsheet's "
+                         f"'CSV UTF-8'), or convert it, e.g. iconv -f latin1 -t utf-8 {p.name} > utf8-{p.name}") from e
+
+
 def _read_pairs(path: str) -> list[tuple[str, str, int]]:
     p = Path(path)
     if not p.exists():
@@ -178,15 +277,14 @@ def _read_pairs(path: str) -> list[tuple[str, str, int]]:
     rows: list[dict[str, Any]]
     if p.suffix.lower() == ".jsonl":
         rows = []
-        for n, line in enumerate(p.read_text().splitlines(), 1):
+        for n, line in enumerate(_read_text(p).splitlines(), 1):
             if line.strip():
                 try:
                     rows.append(json.loads(line))
                 except json.JSONDecodeError as e:
                     raise UsageError(f"{path}:{n}: not valid JSON ({e})") from e
     elif p.suffix.lower() == ".csv":
-        with open(p, newline="") as fh:
-            rows = list(csv.DictReader(fh))
+        rows = list(csv.DictReader(io.StringIO(_read_text(p), newline="")))
     else:
         raise UsageError(f"--pairs file {path!r} must be .csv or .jsonl")
     out = []
@@ -217,9 +315,11 @@ def _score(args: argparse.Namespace) -> int:
     if args.pairs and (args.image or args.text):
         raise UsageError("use either --pairs or --image/--text, not both")
     if not args.pairs and (not args.image or not args.text):
-        raise UsageError("give at least one --image and one --text, or --pairs FILE")
+        raise UsageError("give at least one --image (or --video) and one --text, or --pairs FILE")
     if args.out and Path(args.out).suffix.lower() not in (".csv", ".jsonl", ".parquet"):
         raise UsageError(f"--out {args.out!r} must end in .csv, .jsonl or .parquet")
+    if args.out and Path(args.out).suffix.lower() == ".parquet":
+        _parquet_module()  # before any work: a missing writer must not cost a whole run
     from .distributed import current as current_shard
     from .frontend import get_score_model
     from .store import ScoreStore
@@ -241,7 +341,9 @@ def _score(args: argparse.Namespace) -> int:
         except ValueError:
             raise UsageError(f"--fps {args.fps!r} must be a number of frames per second or 'dynamic'") from None
     device = shard.device(args.device) if shard else args.device
-    scorer = get_score_model(args.model, device=device, dtype=args.dtype, **options)
+    # lazy: a rerun whose pairs are all in the store never loads the weights (for families that can tell
+    # their weights' revision without loading, see Scorer.peek_weights_revision)
+    scorer = get_score_model(args.model, device=device, dtype=args.dtype, lazy=True, **options)
     call = scorer.model.resolve_options(**call)
 
     # group pairs by media so that each media item is loaded and encoded once
@@ -261,15 +363,16 @@ def _score(args: argparse.Namespace) -> int:
     scored: list[tuple[tuple[str, list[tuple[str, int]]], Any]] = []
     try:
         run = scorer.open_run(store, args.question, args.answer, call)
-        from .progress import progress_counter
+        from .progress import run_bar
 
         items = list(groups.items())
         if shard is not None:
             items = shard.select(items)
-        bar = progress_counter(len(items), enabled=False if args.no_progress else None, desc=args.model,
-                               unit="media")
+        bar = run_bar(sum(len(t) for _, t in items), desc=scorer.spec.name,
+                      enabled=False if args.no_progress else None)
         chunk = 32  # media per scorer call: lets a family batch or run requests concurrently across them
         for start in range(0, len(items), chunk):
+            n_failed_before, reused_before = len(results), run.reused
             part = []
             loaded = []
             for media_item, texts in items[start:start + chunk]:
@@ -279,10 +382,14 @@ def _score(args: argparse.Namespace) -> int:
                 except MediaError as e:  # one bad file is recorded against its pairs; the run goes on
                     results += [{"row": n, "model": args.model, "media": media_item, "text": text, "score": None,
                                  "error": str(e), "note": None} for text, n in texts]
-            scored += list(zip(part, run.score_many(loaded)))
-            bar.update(len(items[start:start + chunk]))
+            done = list(zip(part, run.score_many(loaded)))
+            scored += done
+            scores = [float(v) for _, r in done for v in r.scores.reshape(-1) if v == v]
+            bar.update(sum(len(t) for _, t in items[start:start + chunk]),
+                       failed=len(results) - n_failed_before + sum(len(r.failures) for _, r in done),
+                       reused=run.reused - reused_before, noted=sum(len(r.notes) for _, r in done),
+                       scores={scorer.spec.name: scores})
         run.finish()  # pairs another run on the same store was computing
-        bar.close()
         for (media_item, texts), result in scored:
             failed = {f.text_index: f for f in result.failures}
             noted = {m.text_index: m for m in result.notes}
@@ -292,6 +399,8 @@ def _score(args: argparse.Namespace) -> int:
                                 "score": None if f else float(result.scores[0, j]), "error": f.error if f else None,
                                 "note": f"{m.kind}: {m.message}" if m else None})
     finally:
+        if "bar" in locals():
+            bar.close()
         if store:
             store.close()
     computed, reused = run.computed, run.reused
@@ -313,9 +422,14 @@ def _score(args: argparse.Namespace) -> int:
               f"computed {computed}, reused {reused} from the store"
               + (f" ({shard.world} processes)" if shard else ""), file=sys.stderr)
     else:
-        _table(("score", "media", "text"), [("FAILED" if r["score"] is None else
-                                             f"{r['score']:.6f}" + ("*" if r["note"] else ""), r["media"], r["text"])
-                                            for r in results])
+        rows = [("FAILED" if r["score"] is None else f"{r['score']:.6f}" + ("*" if r["note"] else ""), r["media"],
+                 r["text"], r["error"] or "") for r in results]
+        if any(r["error"] for r in results):
+            _table(("score", "media", "text", "error"), rows)
+        else:
+            _table(("score", "media", "text"), [r[:3] for r in rows])
+    if shard is None:
+        print(bar.summary(), file=sys.stderr)
     n_noted = sum(1 for r in results if r["note"])
     if n_noted:
         kinds = sorted({r["note"].split(":")[0] for r in results if r["note"]})
@@ -324,8 +438,10 @@ def _score(args: argparse.Namespace) -> int:
               file=sys.stderr)
     n_failed = sum(1 for r in results if r["score"] is None)
     if n_failed:
-        print(f"t2v score: {n_failed} of {len(results)} pairs failed (recorded with their error, no score); "
-              "rerun with the same --store to retry only those", file=sys.stderr)
+        first = next(r for r in results if r["score"] is None)
+        retry = "rerun with the same --store to retry only those" if args.store else "rerun to retry them"
+        where = f"in the error column; first: {first['media']}: {first['error']}" if args.out else "error above"
+        print(f"t2v score: {n_failed} of {len(results)} pairs failed (no score; {where}); {retry}", file=sys.stderr)
         return 1
     return 0
 
@@ -344,11 +460,20 @@ def _write(rows: list[dict[str, Any]], path: Path) -> None:
             for r in rows:
                 fh.write(json.dumps({c: r[c] for c in cols}) + "\n")
     else:
-        try:
-            import pandas as pd
-        except ImportError as e:
-            raise ModuleNotFoundError("writing .parquet needs pandas and pyarrow: pip install pandas pyarrow") from e
-        pd.DataFrame([{c: r[c] for c in cols} for r in rows]).to_parquet(path)
+        pa, pq = _parquet_module()
+        # an explicit schema: with no failed row, error and note stay string columns (all null), not Arrow nulls
+        schema = pa.schema([("model", pa.string()), ("media", pa.string()), ("text", pa.string()),
+                            ("score", pa.float64()), ("error", pa.string()), ("note", pa.string())])
+        pq.write_table(pa.Table.from_pylist([{c: r[c] for c in cols} for r in rows], schema=schema), path)
+
+
+def _parquet_module() -> tuple[Any, Any]:
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError as e:
+        raise ModuleNotFoundError("writing .parquet needs pyarrow: pip install 't2v-core[parquet]'") from e
+    return pa, pq
 
 
 def _download(args: argparse.Namespace) -> int:
@@ -371,7 +496,13 @@ def _download(args: argparse.Namespace) -> int:
         if repo.startswith(("http://", "https://")) or "/" not in repo:
             print(f"{repo}: not a Hugging Face repo id, fetched by the plugin when the model is built")
             continue
-        path = snapshot_download(repo_id=repo, cache_dir=args.cache_dir)
+        parts = repo.split("/")
+        if len(parts) > 2:  # 'org/repo/file': one file of a repo (HPSv2's checkpoints)
+            from huggingface_hub import hf_hub_download
+
+            path = hf_hub_download(repo_id="/".join(parts[:2]), filename="/".join(parts[2:]), cache_dir=args.cache_dir)
+        else:
+            path = snapshot_download(repo_id=repo, cache_dir=args.cache_dir)
         print(f"{repo}: {path}")
     return 0
 
@@ -422,15 +553,6 @@ def _serve(args: argparse.Namespace) -> int:
           max_wait_ms=args.max_wait_ms, max_queue=args.max_queue, media_root=args.media_root,
           allow_urls=not args.no_urls)
     return 0
-
-
-def _bench(argv: list[str]) -> int:
-    try:
-        from t2v_bench.cli import main as bench_main
-    except ImportError:
-        print("t2v bench needs the t2v-bench plugin: pip install t2v-bench", file=sys.stderr)
-        return 1
-    return int(bench_main(argv))
 
 
 if __name__ == "__main__":

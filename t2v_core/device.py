@@ -40,3 +40,35 @@ def resolve_dtype(dtype: Any, device: Any) -> Any:
     if name is None:
         raise ValueError(f"expected dtype in {sorted(_DTYPES)} or a torch.dtype, but got {dtype!r}")
     return getattr(torch, name)
+
+
+def available_devices() -> list[str]:
+    """The devices this machine can run on now, e.g. ``["cpu", "cuda:0", "cuda:1"]``."""
+    import torch
+
+    out = ["cpu"]
+    if torch.cuda.is_available():
+        out += [f"cuda:{k}" for k in range(torch.cuda.device_count())]
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        out.append("mps")
+    for name in ("xpu", "npu", "hpu"):
+        backend = getattr(torch, name, None)
+        if backend is not None and getattr(backend, "is_available", lambda: False)():
+            out += [f"{name}:{k}" for k in range(backend.device_count())] if hasattr(backend, "device_count") \
+                else [name]
+    return out
+
+
+def check_available(device: Any) -> None:
+    """Refuse a device this machine does not have, so that provenance never records a device that was not used."""
+    import torch
+
+    d = torch.device(device)
+    if d.type in ("cpu", "meta"):
+        return
+    have = available_devices()
+    ok = any(h.split(":")[0] == d.type for h in have) if d.index is None else f"{d.type}:{d.index}" in have
+    if not ok:
+        raise ValueError(f"device {str(device)!r} is not available on this machine; available: {', '.join(have)} "
+                         "(omit the device to pick the best one)")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+import sys
 import time
 import warnings
 from collections import Counter
@@ -13,10 +15,19 @@ from typing import Any, NamedTuple
 import torch
 
 from . import registry
-from .errors import DatasetError, MediaError, OptionError, ScoreNoteWarning, ScoringError, TextError
+from .errors import (
+    DatasetError,
+    MediaError,
+    OptionError,
+    ScoreNoteWarning,
+    ScoringError,
+    TextError,
+    WeightsNotFoundError,
+    missing_weights_repo,
+)
 from .media import Media
-from .progress import progress_counter
-from .scorer import PairFailure, PairNote, Scorer, check_batch_size
+from .progress import run_bar
+from .scorer import _DEFER_LOAD, PairFailure, PairNote, Scorer, check_batch_size
 from .store import ScoreStore, score_key
 
 
@@ -85,8 +96,8 @@ class Score:
     #: set while a rank of a launched run scores its own share (so that batch_forward does not shard again)
     _sharded: bool = False
 
-    def __init__(self, model: str, device: Any = None, dtype: Any = None, isolated: bool | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(self, model: str, device: Any = None, dtype: Any = None, *, lazy: bool = False,
+                 isolated: bool | None = None, **kwargs: Any) -> None:
         spec = registry.get_spec(model)
         if self.kind is not None and spec.kind != self.kind:
             raise ValueError(
@@ -100,17 +111,52 @@ class Score:
             from .isolated import WorkerScorer
 
             cls: Any = WorkerScorer  # the plugin's class is imported in the worker, never here
+            lazy = False  # the worker's scorer says which call options it takes: build it now
         else:
             cls = spec.load_class()
         if not (isinstance(cls, type) and issubclass(cls, Scorer)):
             raise TypeError(f"plugin {spec.plugin!r} registered {spec.scorer!r} for {model!r}, which is not a t2v_core.Scorer")
         self.spec = spec
-        self.model: Scorer = cls(spec=spec, device=device, dtype=dtype, **{**spec.options, **kwargs})
+        options = {**spec.options, **kwargs}
+        self._repos = tuple(str(options[k]) for k in ("checkpoint", "tokenizer") if options.get(k)) + spec.weights
+        token = _DEFER_LOAD.set(lazy)  # lazy: load() waits until something is left to compute
+        try:
+            self.model: Scorer = self._translating(lambda: cls(spec=spec, device=device, dtype=dtype, **options))
+        finally:
+            _DEFER_LOAD.reset(token)
+        self._last_call: dict[str, Any] = {}
+
+    def _translating(self, build: Any) -> Any:
+        """Run ``build``; weights missing offline or unreachable become one line, the same for every family."""
+        try:
+            return build()
+        except Exception as e:
+            missing, repo = missing_weights_repo(e, self._repos)
+            if missing:
+                raise WeightsNotFoundError(self.spec.name, repo, offline=hub_offline()) from e
+            raise
+
+    def ensure_loaded(self) -> None:
+        """Load the model's weights now if a lazy build left them for later."""
+        self._translating(self.model.ensure_loaded)
+
+    def __repr__(self) -> str:
+        m = self.model
+        return (f"{type(self).__name__}(model={self.spec.name!r}, device={str(m.device)!r}, "
+                f"dtype={str(m.dtype).replace('torch.', '')!r}, plugin={self.spec.plugin!r})")
 
     @property
     def provenance(self) -> dict[str, Any]:
-        """How this scorer's results are made (model, weights, dtype, device, versions)."""
-        return self.model.provenance
+        """How this scorer's results are made (model, weights, dtype, device, versions), with the templates and
+        call options of the last call once there was one."""
+        return {**self._translating(lambda: self.model.provenance), **self._last_call}
+
+    def _record_call(self, question_template: str | None, answer_template: str | None,
+                     options: dict[str, Any]) -> None:
+        templates = self.model.templates(question_template, answer_template)
+        self._last_call = {"question_template": templates.question if templates else None,
+                           "answer_template": templates.answer if templates else None,
+                           "call_options": dict(options)}
 
     def close(self) -> None:
         """Release what the scorer holds outside this process (a worker environment's process)."""
@@ -136,6 +182,8 @@ class Score:
                       answer_template: str | None, options: dict[str, Any], on_pairs: Any = None
                       ) -> tuple[list[torch.Tensor], list[PairFailure], list[PairNote]]:
         templates = self.model.templates(question_template, answer_template)
+        self._record_call(question_template, answer_template, options)
+        self.ensure_loaded()
         self.model.failures, self.model.notes = [], []
         self.model.pair_sink = on_pairs  # pairs reported as they finish are stored at once
         try:
@@ -243,7 +291,7 @@ class Score:
         done: list[tuple[int, list[int], SampleResult]] = []
         try:
             run = self.open_run(st, question_template, answer_template, options)
-            bar = progress_counter(len(samples), enabled=progress, desc=self.spec.name, unit="sample")
+            bar = run_bar(len(samples) * n_m * n_t, desc=self.spec.name, enabled=progress)
             # Samples go to the scorer in chunks, so that a family can batch (or, for hosted models, run
             # concurrently) across samples; each pair is stored as soon as it is scored.
             chunk_pairs = max(4 * self.model.batch_size, 32)
@@ -263,11 +311,18 @@ class Score:
                         n_pairs += len(media) * len(texts)
                     s += 1
                 if chunk:
+                    reused_before = run.reused
                     for (k, rows), result in zip(where, run.score_many(chunk)):
                         done.append((k, rows, result))
-                bar.update(s - first)
+                        bar.update(len(rows) * n_t, failed=len(result.failures), noted=len(result.notes),
+                                   scores={self.spec.name: result.scores[~torch.isnan(result.scores)].tolist()})
+                    bar.reused += run.reused - reused_before
+                bar.update((s - first) * n_m * n_t - sum(len(rows) * n_t for k, rows in where),
+                           failed=sum(1 for f in failures if f.detail.get("sample", -1) >= first))
             run.finish()  # pairs another process had claimed: their scores, or computed here if it died
             bar.close()
+            if bar.drawn:
+                print(bar.summary(), file=sys.stderr)
             for k, rows, result in done:
                 out[k, rows] = result.scores
                 records: list[PairFailure | PairNote] = [*result.failures, *result.notes]
@@ -277,6 +332,8 @@ class Score:
                 failures.extend(result.failures)
                 notes.extend(result.notes)
         finally:
+            if "bar" in locals():
+                bar.close()
             self.model.batch_size = old_bs
             if own_store and st is not None:
                 st.close()
@@ -309,7 +366,8 @@ class Score:
     def open_run(self, store: ScoreStore | None, question_template: str | None, answer_template: str | None,
                  options: dict[str, Any]) -> _Run:
         """A run that scores groups (media x texts), reading and writing ``store`` when given."""
-        return _Run(self, store, question_template, answer_template, options)
+        self._record_call(question_template, answer_template, options)
+        return self._translating(lambda: _Run(self, store, question_template, answer_template, options))
 
     @staticmethod
     def _validate_dataset(dataset: Sequence[dict[str, Any]]) -> list[tuple[list[Any], list[str]]]:
@@ -370,6 +428,12 @@ class ITMScore(Score):
     """ITMScore: the probability from an image-text matching head."""
 
     kind = "itm"
+
+
+def hub_offline() -> bool:
+    """Whether the Hugging Face hub is switched off (``HF_HUB_OFFLINE`` / ``TRANSFORMERS_OFFLINE``)."""
+    return any(os.environ.get(v, "").strip().upper() in ("1", "ON", "YES", "TRUE")
+               for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
 
 
 def get_score_model(model: str, device: Any = None, dtype: Any = None, **kwargs: Any) -> Score:

@@ -60,3 +60,20 @@ def register_benchmarks(register: Callable[[Any], None]) -> None:
         def register_benchmarks(register):
             register(BenchmarkSpec(name="my-bench", loader="t2v_my.bench:load", description="..."))
     """
+
+
+@hookspec
+def register_commands(register: Callable[[Any], None]) -> None:
+    """Register ``t2v`` subcommands (as ``t2v bench``), as simonw/llm's ``register_commands`` does.
+
+    Args:
+        register: call it once per subcommand with a :class:`t2v_core.CommandSpec`, whose ``main`` is a
+            ``"module:callable"`` string imported only when the subcommand runs. The callable takes the
+            arguments after the subcommand's name (a list of strings) and returns the exit code.
+
+    Example::
+
+        @hookimpl
+        def register_commands(register):
+            register(CommandSpec(name="my-tool", main="t2v_my.cli:main", help="what my-tool does"))
+    """

@@ -28,6 +28,10 @@ class WorkerScorer(Scorer):
         super().__init__(spec, device=device, dtype=dtype, batch_size=batch_size, video_backend=video_backend,
                          progress=progress, **options)
 
+    @classmethod
+    def check_constructor_options(cls, spec: Any, options: dict[str, Any]) -> None:
+        """Left to the plugin's scorer in the worker, which knows its options (its error comes back here)."""
+
     def load(self) -> None:
         """Make (or reuse) the environment, start the worker and build the real scorer there."""
         python = ensure_env(self.spec.requirements, self.spec.python)

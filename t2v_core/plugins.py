@@ -22,6 +22,7 @@ pm.add_hookspecs(hookspecs)
 
 _loaded = False
 _plugin_dists: dict[str, Any] = {}  # registered plugin name -> distribution metadata (or None)
+_unmatched: list[str] = []  # T2V_PLUGINS entries that named no installed plugin
 
 
 def _allowed() -> set[str] | None:
@@ -38,6 +39,7 @@ def load_plugins() -> None:
         return
     _loaded = True
     allowed = _allowed()
+    matched: set[str] = set()
     for dist in importlib.metadata.distributions():
         for ep in dist.entry_points:
             if ep.group != ENTRY_POINT_GROUP:
@@ -45,12 +47,20 @@ def load_plugins() -> None:
             dist_name = dist.metadata["Name"]
             if allowed is not None and ep.name not in allowed and dist_name not in allowed:
                 continue
+            matched.update({ep.name, dist_name})
             if pm.has_plugin(ep.name) or pm.get_plugin(ep.name) is not None:
                 continue
             module = ep.load()
             pm.register(module, name=ep.name)
             _plugin_dists[ep.name] = dist
+    _unmatched[:] = sorted(allowed - matched) if allowed else []
     _invalidate()
+
+
+def unmatched_filter() -> list[str]:
+    """The ``T2V_PLUGINS`` entries that matched no installed plugin (typos, uninstalled distributions)."""
+    load_plugins()
+    return list(_unmatched)
 
 
 def register_plugin(module: Any, name: str) -> None:
@@ -76,6 +86,7 @@ def reset() -> None:
     for name, plugin in list(pm.list_name_plugin()):
         pm.unregister(plugin, name=name)
     _plugin_dists.clear()
+    _unmatched.clear()
     _loaded = False
     _invalidate()
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from . import catalogue, plugins
 from .errors import PluginNotInstalledError, RegistrationError, UnknownModelError
-from .specs import BenchmarkSpec, ScorerSpec
+from .specs import BenchmarkSpec, CommandSpec, ScorerSpec
 
 _cache: dict[str, Any] = {}
 
@@ -74,6 +74,11 @@ def scorers() -> _Table:
 def benchmarks() -> _Table:
     """The benchmark table of every loaded plugin."""
     return _build("register_benchmarks", BenchmarkSpec, "benchmark")
+
+
+def commands() -> _Table:
+    """The ``t2v`` subcommands plugins register (``t2v bench``, ...)."""
+    return _build("register_commands", CommandSpec, "command")
 
 
 def list_models(kind: str | None = None) -> list[str]:

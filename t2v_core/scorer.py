@@ -8,6 +8,7 @@ overrides :meth:`Scorer.score` when it can do better.
 
 from __future__ import annotations
 
+import contextvars
 import importlib.metadata
 import platform
 from collections.abc import Callable, Sequence
@@ -17,11 +18,14 @@ from typing import Any, ClassVar
 import torch
 
 from . import media as media_mod
-from .device import resolve_device, resolve_dtype
+from .device import check_available, resolve_device, resolve_dtype
 from .errors import OptionError, T2VError
 from .progress import progress_bar
 from .specs import ScorerSpec
 from .templates import Templates, resolve
+
+#: set while a front-end builds a scorer with ``lazy=True``: ``__init__`` then leaves :meth:`Scorer.load` for later
+_DEFER_LOAD: contextvars.ContextVar[bool] = contextvars.ContextVar("t2v_defer_load", default=False)
 
 
 @dataclass
@@ -99,6 +103,9 @@ class Scorer:
     runtime_options: ClassVar[frozenset[str]] = frozenset(
         {"progress", "batch_size", "video_backend", "max_concurrency", "requests_per_minute", "timeout",
          "max_retries", "max_retry_wait", "attn_implementation", "device_map"})
+    #: constructor options this family accepts beyond the core's (device, dtype, batch_size, video_backend,
+    #: progress, alpha), with their defaults; ``None``: it declares none, so only those its spec sets pass
+    init_options: ClassVar[dict[str, Any] | None] = None
 
     #: set by the front-end while :meth:`score_groups` runs: receives the pairs handed to :meth:`report_scored`
     pair_sink: Callable[[list[tuple[int, int, int, float, PairNote | None]]], None] | None = None
@@ -110,6 +117,7 @@ class Scorer:
         self.spec = spec
         self.name = spec.name
         self.device = resolve_device(device)
+        check_available(self.device)
         self.dtype = resolve_dtype(dtype if dtype is not None else self.default_dtype, self.device)
         if self.dtype in self.refused_dtypes:
             raise ValueError(f"model {spec.name!r} refuses dtype {self.dtype}: {self.refused_dtypes[self.dtype]}")
@@ -119,6 +127,7 @@ class Scorer:
         self.video_backend = video_backend
         self.progress = progress
         self.options = dict(options)
+        self.check_constructor_options(spec, self.options)
         if (self.options.get("alpha") or self.default_alpha) not in media_mod.ALPHA_MODES:
             raise ValueError(f"alpha must be one of {media_mod.ALPHA_MODES}, got {self.options.get('alpha')!r}")
         #: failures of the last call (empty when every pair was scored)
@@ -127,7 +136,54 @@ class Scorer:
         self.notes: list[PairNote] = []
         #: the weights' revision (commit hash or local path), set by :meth:`load` when known
         self.weights_revision: str | None = None
-        self.load()
+        self._loaded = self._revision_known = False
+        if not _DEFER_LOAD.get():
+            self.ensure_loaded()
+
+    def ensure_loaded(self) -> None:
+        """Run :meth:`load` once. A scorer built with ``lazy=True`` loads here, when there is work left."""
+        if not self._loaded:
+            self.load()
+            self._loaded = self._revision_known = True
+
+    def peek_weights_revision(self) -> str | None:
+        """The ``weights_revision`` that :meth:`load` will record, found without loading (a cache lookup), so
+        that a rerun whose scores are all in a store never loads the weights. The default knows it only for a
+        family with nothing to load; others raise :class:`NotImplementedError`, and are loaded first."""
+        if type(self).load is Scorer.load:
+            return None
+        raise NotImplementedError
+
+    def _know_revision(self) -> None:
+        if self._revision_known:
+            return
+        try:
+            self.weights_revision = self.peek_weights_revision()
+            self._revision_known = True
+        except NotImplementedError:
+            self.ensure_loaded()
+
+    def __repr__(self) -> str:
+        return (f"<{type(self).__name__} model={self.name!r} kind={self.spec.kind} device={self.device} "
+                f"dtype={str(self.dtype).replace('torch.', '')} plugin={self.spec.plugin!r}>")
+
+    @classmethod
+    def accepted_options(cls, spec: ScorerSpec) -> dict[str, Any]:
+        """Constructor options (beyond the core's) with defaults, as ``t2v models MODEL`` shows them."""
+        if cls.init_options is not None:
+            return {"alpha": None, **cls.init_options}
+        return {"alpha": None, **spec.options}
+
+    @classmethod
+    def check_constructor_options(cls, spec: ScorerSpec, options: dict[str, Any]) -> None:
+        """Refuse options the family does not accept: a typo must not end up silently in the store key."""
+        accepted = cls.accepted_options(spec)
+        unknown = sorted(set(options) - set(accepted))
+        if unknown:
+            core = "device, dtype, batch_size, video_backend, progress"
+            raise TypeError(f"model {spec.name!r} got unexpected option(s) {unknown}; it accepts: "
+                            f"{', '.join(sorted(accepted))} (and {core}). `t2v models {spec.name}` shows "
+                            "them with their defaults")
 
     @classmethod
     def default_batch_size_for(cls, device: Any) -> int:
@@ -258,6 +314,7 @@ class Scorer:
 
     def generate(self, images: Any, texts: Sequence[str] | str, **options: Any) -> list[str]:
         """Text generation, as the reference's ``model.generate(images=..., texts=...)``: one answer per pair."""
+        self.ensure_loaded()
         media = self.load_media(images)
         prompts = [texts] if isinstance(texts, str) else list(texts)
         if len(media) != len(prompts):
@@ -268,6 +325,7 @@ class Scorer:
     def forward(self, images: Any, texts: Sequence[str], question_template: str | None = None,
                 answer_template: str | None = None, **options: Any) -> torch.Tensor:
         """The reference's pairwise ``forward``: scores ``(images[k], texts[k])``, shape ``(K,)``."""
+        self.ensure_loaded()
         media = self.load_media(images)
         if len(media) != len(texts):
             raise ValueError(f"forward pairs images with texts one to one: got {len(media)} and {len(texts)}")
@@ -279,6 +337,7 @@ class Scorer:
         """What, besides the model name, templates and call options, changes this scorer's numbers: the dtype,
         the weights' revision and the constructor options (secrets and :attr:`runtime_options` left out).
         It is part of every score-store key."""
+        self._know_revision()
         return {
             "dtype": str(self.dtype).replace("torch.", ""),
             "weights_revision": self.weights_revision,
@@ -290,6 +349,7 @@ class Scorer:
     @property
     def provenance(self) -> dict[str, Any]:
         """How results of this scorer are made: model, weights, dtype, device and library versions."""
+        self._know_revision()
         return {
             "model": self.name,
             "kind": self.spec.kind,

@@ -43,6 +43,8 @@ class ScorerSpec:
     requirements: tuple[str, ...] = ()
     python: str | None = None
     plugin: str | None = None
+    #: alias -> a note ``t2v models`` shows beside it (e.g. the hosted model behind a dated name has changed)
+    alias_notes: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.name or self.name != self.name.strip():
@@ -69,6 +71,7 @@ class ScorerSpec:
             "media": list(self.media),
             "weights": list(self.weights),
             "aliases": list(self.aliases),
+            "alias_notes": dict(self.alias_notes),
             "question_template": self.question_template,
             "answer_template": self.answer_template,
             "plugin": self.plugin,
@@ -91,6 +94,27 @@ class BenchmarkSpec:
     def load(self) -> Any:
         """Import and return the loader callable."""
         return load_object(self.loader)
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """A ``t2v`` subcommand a plugin provides; ``main`` is ``"module:callable"`` (``main(argv) -> int``),
+    imported only when the subcommand runs."""
+
+    name: str
+    main: str
+    help: str = ""
+    aliases: tuple[str, ...] = ()
+    plugin: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.name or not self.name.replace("-", "").isalnum() or ":" not in self.main:
+            raise ValueError(f"CommandSpec needs a name such as 'bench' and main as 'module:callable', got "
+                             f"name={self.name!r}, main={self.main!r}")
+
+    def load(self) -> Any:
+        """Import and return the command's ``main`` callable."""
+        return load_object(self.main)
 
 
 def load_object(ref: str) -> Any:

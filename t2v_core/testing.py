@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
@@ -217,3 +218,36 @@ def _expect(exc: type[BaseException], fragment: str, fn: Any) -> None:
         assert fragment.lower() in str(e).lower(), f"{exc.__name__} raised but its message lacks {fragment!r}: {e}"
         return
     raise AssertionError(f"expected {exc.__name__} (mentioning {fragment!r}), but nothing was raised")
+
+
+def check_offline_error(model: str, cache_dir: str | Path, repo: str, **options: Any) -> str:
+    """Build ``model`` with an empty offline Hugging Face cache at ``cache_dir`` and check that the failure is
+    the one short :class:`~t2v_core.WeightsNotFoundError`, in Python and from ``t2v score`` (exit code 1, one
+    line naming the model, ``repo`` and ``t2v download``). Returns the message."""
+    import io
+
+    from .cli import main
+    from .errors import WeightsNotFoundError, weights_missing_message
+    from .frontend import get_score_model
+
+    want = weights_missing_message(model, repo, offline=True)
+    with offline_hf_cache(cache_dir):
+        try:
+            get_score_model(model, device="cpu", **options)
+        except WeightsNotFoundError as e:
+            assert str(e) == want, f"{e}\n!=\n{want}"
+            assert (e.model, e.repo) == (model, repo)
+        else:
+            raise AssertionError(f"{model!r} built with an empty offline cache")
+        err = io.StringIO()
+        probe = Path(cache_dir) / "probe.png"  # a readable image: the failure must be the weights, not the media
+        random_images(1)[0].save(probe)
+        argv = ["score", "--model", model, "--image", str(probe), "--text", "a"]
+        for k, v in options.items():
+            argv += ["--option", f"{k}={json.dumps(v)}"]
+        with contextlib.redirect_stderr(err):
+            rc = main(argv)
+    assert rc == 1, (rc, err.getvalue())
+    lines = [ln for ln in err.getvalue().splitlines() if ln.strip() and not ln.startswith(("ERROR:", "WARNING:"))]
+    assert lines == [f"t2v score: error: {want}"], err.getvalue()
+    return want

@@ -301,7 +301,7 @@ def test_progress_bars_on_and_off_give_the_same_scores(gray_images, capsys):
     s = t2v_core.VQAScore(model="example", device="cpu")
     ds = [{"images": [im], "texts": ["a"]} for im in gray_images]
     shown = s.batch_forward(ds, progress=True)
-    assert "sample" in capsys.readouterr().err  # tqdm drew its bar on stderr
+    assert "pair/s" in capsys.readouterr().err  # tqdm drew its bar on stderr
     assert torch.equal(shown, s.batch_forward(ds, progress=False))
 
 

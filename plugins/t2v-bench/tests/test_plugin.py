@@ -259,3 +259,14 @@ def test_generate_command_with_a_fake_diffusers(genai_root, tmp_path, monkeypatc
     assert loaded == {"name": "org/sd", "device": "cpu"}
     assert sorted(p.name for p in (out / "org" / "sd").iterdir()) == ["00000.jpeg", "00001.jpeg"]
     assert "t2v bench run genai-bench-image" in capsys.readouterr().out
+
+
+def test_t2v_bench_is_a_subcommand_registered_through_the_hook(capsys):
+    """The core finds `t2v bench` through register_commands, never by importing t2v_bench by name."""
+    from t2v_core import registry
+    from t2v_core.cli import main as t2v_main
+
+    spec = registry.commands().get("bench")
+    assert spec.plugin == "t2v-bench" and spec.main == "t2v_bench.cli:main"
+    assert t2v_main(["bench", "list"]) == 0
+    assert "genai-bench-image" in capsys.readouterr().out

@@ -107,7 +107,7 @@ def test_generate_matches_greedy(tiny_checkpoint, images):
 def test_errors_name_the_fix(offline_hub):
     with pytest.raises(ValueError, match="checkpoint="):
         t2v_core.VQAScore(model="hf-vlm", device="cpu")
-    with pytest.raises(OSError, match="huggingface-cli download t2v-test/not-there"):
+    with pytest.raises(OSError, match="hf download t2v-test/not-there"):
         t2v_core.VQAScore(model="hf-vlm", checkpoint="t2v-test/not-there", device="cpu")
     with pytest.raises(TypeError, match="unexpected option"):
         t2v_core.VQAScore(model="hf-vlm", checkpoint=REPO, device="cpu", chekpoint="x")

@@ -41,7 +41,7 @@ def test_bad_options_are_named(golden_hub):
         t2v_core.VQAScore(model="qwen2.5-vl-7b", device="cpu", temporal_spacing="wrong")
     with pytest.raises(TypeError, match="unexpected option"):
         t2v_core.VQAScore(model="qwen2.5-vl-7b", device="cpu", frames=3)
-    with pytest.raises(OSError, match="huggingface-cli download Qwen/Qwen2-VL-72B-Instruct"):
+    with pytest.raises(OSError, match="hf download Qwen/Qwen2-VL-72B-Instruct"):
         t2v_core.VQAScore(model="qwen2-vl-72b", device="cpu")
 
 

@@ -33,6 +33,18 @@ GEMINI_MODELS: dict[str, dict[str, Any]] = {
 }
 
 
+#: names the seed's tables use (dated previews) -> (the model they resolve to, why a user should know). Google
+#: retired these previews; the name keeps working and `t2v models` shows the note.
+ALIASES: dict[str, tuple[str, str]] = {
+    "gemini-2.5-pro-preview-03-25": ("gemini-2.5-pro", "the 03-25 preview is retired; Google now serves the "
+                                     "stable gemini-2.5-pro, so scores differ from those of the preview"),
+    "gemini-2.5-pro-preview-05-06": ("gemini-2.5-pro", "the 05-06 preview is retired; Google now serves the "
+                                     "stable gemini-2.5-pro"),
+    "gemini-2.5-flash-preview-04-17": ("gemini-2.5-flash", "the 04-17 preview is retired; Google now serves the "
+                                       "stable gemini-2.5-flash"),
+}
+
+
 def price_for(model: str) -> tuple[float, float] | None:
     """The list price of a model served by OpenAI or Google, or ``None`` when unknown.
 

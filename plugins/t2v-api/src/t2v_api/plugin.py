@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from t2v_core import ScorerSpec, hookimpl
 
-from .models import GEMINI_MODELS, OPENAI_MODELS
+from .models import ALIASES, GEMINI_MODELS, OPENAI_MODELS
 
 QUESTION = 'Does this figure show "{}"? Please answer yes or no.'
 ANSWER = "Yes"
@@ -20,8 +20,10 @@ def register_scorers(register):  # type: ignore[no-untyped-def]
             description=f"OpenAI {name} (hosted; needs OPENAI_API_KEY); P(Yes) from top log-probabilities",
         ))
     for name, info in GEMINI_MODELS.items():
+        aliases = {a: note for a, (target, note) in ALIASES.items() if target == name}
         register(ScorerSpec(
             name=name, kind="vqa", scorer="t2v_api.scorer:GeminiScorer", media=("image", "video"),
+            aliases=tuple(aliases), alias_notes=aliases,
             weights=(f"google:{name}",), question_template=QUESTION, answer_template=ANSWER,
             options={"served_model": name, "thinking_budget": info["thinking_budget"],
                      "max_output_tokens": info["max_output_tokens"]},

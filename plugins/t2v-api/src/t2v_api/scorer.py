@@ -111,6 +111,11 @@ class APIScorer(Scorer):
         super().__init__(spec, device="cpu" if device is None else device, dtype=dtype, batch_size=batch_size,
                          video_backend=video_backend, progress=progress, **options)
 
+    @classmethod
+    def accepted_options(cls, spec: Any) -> dict[str, Any]:
+        """The common and service options with their defaults (``api_key`` is a named keyword)."""
+        return {**cls._common, **cls._extra}
+
     # ------------------------------------------------------------------ building
     def _opt(self, name: str) -> Any:
         defaults = {**self._common, **self._extra}

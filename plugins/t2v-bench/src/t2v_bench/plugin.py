@@ -1,6 +1,6 @@
 """Registration of the built-in benchmarks. Imported at plugin discovery: it imports nothing heavy."""
 
-from t2v_core import BenchmarkSpec, hookimpl
+from t2v_core import BenchmarkSpec, CommandSpec, hookimpl
 
 _M = "t2v_bench.datasets"
 _C = "t2v_bench.camerabench"
@@ -47,3 +47,9 @@ BUILTIN = (
 def register_benchmarks(register):
     for spec in BUILTIN:
         register(spec)
+
+
+@hookimpl
+def register_commands(register):
+    register(CommandSpec(name="bench", main="t2v_bench.cli:main",
+                         help="run benchmarks, list them, make reports: t2v bench --help"))

@@ -70,6 +70,8 @@ class CLIPFlanT5Scorer(ImageOnlyMixin, Scorer):
     """
 
     call_options: ClassVar[dict[str, Any]] = {"num_frames": 4}
+    init_options: ClassVar[dict[str, Any] | None] = {"conversation": "t5_chat", "tokenizer": None, "checkpoint": None,
+                                                     "image_aspect_ratio": "pad", "revision": None, "alpha": None}
     default_batch_size: ClassVar[int] = 16
     #: on CPU, big batches of ~600-token sequences spill the caches (attention scores are batch x heads x L x L)
     #: and run slower per pair than small ones; measured: batch 4 was never slower than 16 there
@@ -85,6 +87,10 @@ class CLIPFlanT5Scorer(ImageOnlyMixin, Scorer):
         return cls.cpu_batch_size if device.type == "cpu" else cls.default_batch_size
 
     # ------------------------------------------------------------------ loading
+    def peek_weights_revision(self) -> str | None:
+        """What :meth:`load` records, from the cache alone: a rerun served by the store skips the 11 GB load."""
+        return _revision(self.options.get("checkpoint") or self.spec.weights[0], self.options.get("revision"))
+
     def load(self) -> None:
         """Load the CLIP-FlanT5 checkpoint, its tokenizer and the CLIP image processor."""
         from transformers import AutoImageProcessor, AutoTokenizer

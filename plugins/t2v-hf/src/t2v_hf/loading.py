@@ -67,8 +67,8 @@ def from_pretrained(cls: Any, checkpoint: str, *, revision: str | None = None, w
             cache = os.environ.get("HF_HUB_CACHE") or os.environ.get("HF_HOME") or "~/.cache/huggingface"
             raise CheckpointNotFoundError(
                 f"the {what} files of {checkpoint!r} are not in the Hugging Face cache ({cache}) and the hub is "
-                f"offline (HF_HUB_OFFLINE=1). Download them once with `huggingface-cli download {checkpoint}`, "
-                f"or pass checkpoint=<a local folder>. ({cached_error})") from cached_error
+                f"offline (HF_HUB_OFFLINE=1). Download them once with `t2v download MODEL` (or `hf download "
+                f"{checkpoint}`), or pass checkpoint=<a local folder>. ({cached_error})") from cached_error
     try:
         return cls.from_pretrained(checkpoint, revision=revision, **kwargs)
     except OSError as e:

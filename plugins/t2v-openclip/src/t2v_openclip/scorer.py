@@ -203,6 +203,9 @@ class OpenCLIPScorer(EmbeddingScorer):
     warns on a mismatch), ``cache_dir`` (Hugging Face cache folder; default: the HF default).
     """
 
+    init_options: ClassVar[dict[str, Any] | None] = {"architecture": None, "pretrained": None, "quick_gelu": None,
+                                                     "cache_dir": None}
+
     def _names(self) -> tuple[str, str]:
         arch = self.options.get("architecture")
         tag = self.options.get("pretrained")
@@ -281,6 +284,9 @@ class HPSv2Scorer(OpenCLIPScorer):
     hub file), ``cache_dir``.
     """
 
+    init_options: ClassVar[dict[str, Any] | None] = {"checkpoint_file": "HPS_v2_compressed.pt", "checkpoint": None,
+                                                     "cache_dir": None}
+
     def build(self) -> tuple[Any, Any, Any]:
         import open_clip
         from open_clip.constants import OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
@@ -318,6 +324,8 @@ class PickScoreScorer(EmbeddingScorer):
     t2v_metrics reports the bare cosine instead; pass ``scaled=False`` for that (the ranking is the same).
     Texts are cut at 77 tokens (the model card's ``max_length``). Options: ``scaled``, ``cache_dir``.
     """
+
+    init_options: ClassVar[dict[str, Any] | None] = {"scaled": True, "cache_dir": None}
 
     def load(self) -> None:
         """Load the processor (``laion/CLIP-ViT-H-14-laion2B-s32B-b79K``) and model (``yuvalkirstain/PickScore_v1``)."""

@@ -63,7 +63,8 @@ def warn_truncation(model: str, lengths: Sequence[int], context: int, texts: Seq
     if frame is None:  # pragma: no cover - always called from some frame
         warnings.warn(msg, CaptionTruncationWarning, stacklevel=2)
     else:
+        # no module_globals: for `python -c`, `python -` and the REPL, __main__'s loader is BuiltinImporter and
+        # linecache asking it for the source raises ImportError; the file name is enough to show the line
         warnings.warn_explicit(msg, CaptionTruncationWarning, frame.f_code.co_filename, frame.f_lineno,
-                               module=frame.f_globals.get("__name__"), registry={},
-                               module_globals=frame.f_globals)
+                               module=frame.f_globals.get("__name__"), registry={})
     return sum(1 for n in lengths if n > context)

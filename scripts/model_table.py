@@ -24,7 +24,7 @@ def table() -> str:
     """The markdown table: one row per plugin and kind, with media and model names."""
     by: dict[tuple[str, str], list] = defaultdict(list)
     for spec in registry.scorers().specs.values():
-        if spec.plugin in ("t2v-example",):
+        if spec.plugin in ("t2v-example", "t2v-worker-example"):  # the test plugins
             continue
         by[(spec.plugin or "", spec.kind)].append(spec)
     lines = ["| plugin | kind | image | video | models |", "| --- | --- | :---: | :---: | --- |"]

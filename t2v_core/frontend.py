@@ -118,7 +118,10 @@ class Score:
             raise TypeError(f"plugin {spec.plugin!r} registered {spec.scorer!r} for {model!r}, which is not a t2v_core.Scorer")
         self.spec = spec
         options = {**spec.options, **kwargs}
-        self._repos = tuple(str(options[k]) for k in ("checkpoint", "tokenizer") if options.get(k)) + spec.weights
+        # repo ids the build may ask the hub for: the spec's, and any option that overrides one (checkpoint=,
+        # repo_id=, ...), so that the missing-weights error names the repo that was really asked for
+        self._repos = tuple(v for v in options.values() if isinstance(v, str) and v.count("/") == 1
+                            and not os.path.exists(v)) + spec.weights
         token = _DEFER_LOAD.set(lazy)  # lazy: load() waits until something is left to compute
         try:
             self.model: Scorer = self._translating(lambda: cls(spec=spec, device=device, dtype=dtype, **options))

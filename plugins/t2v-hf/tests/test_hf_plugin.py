@@ -39,6 +39,6 @@ def test_gated_repo_error_says_accept_the_licence_and_log_in(monkeypatch, tmp_pa
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
     import pytest
 
-    with pytest.raises(loading.CheckpointNotFoundError, match=r"gated repo.*accept its licence.*huggingface-cli login"):
+    with pytest.raises(loading.CheckpointNotFoundError, match=r"gated repo.*accept its licence.*hf auth login"):
         loading.from_pretrained(Refusing, "google/gemma-3-4b-it")
     assert not loading._is_gated(OSError("404 not found"))

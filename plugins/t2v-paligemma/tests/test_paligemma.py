@@ -88,7 +88,7 @@ def test_options_it_cannot_honour_are_refused(offline):
         t2v_core.VQAScore(model="paligemma-3b-mix-224", device="cpu", prefix_reuse=True)
     with pytest.raises(ValueError, match="answer_likelihood='first'"):
         t2v_core.VQAScore(model="paligemma-3b-mix-224", device="cpu", answer_likelihood="full")
-    with pytest.raises(OSError, match="huggingface-cli download google/paligemma-3b-mix-896"):
+    with pytest.raises(OSError, match="hf download google/paligemma-3b-mix-896"):
         t2v_core.VQAScore(model="paligemma-3b-mix-896", device="cpu")
 
 

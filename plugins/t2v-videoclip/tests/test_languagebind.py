@@ -109,5 +109,5 @@ def test_conformance(hub):
 def test_missing_weights_say_how_to_fix(hub, tmp_path):
     with pytest.raises(FileNotFoundError, match="config.json.*path="):
         t2v_core.CLIPScore(model="languagebind-video-ft", device="cpu", path=str(Path(tmp_path)))
-    with pytest.raises(FileNotFoundError, match="LanguageBind/Nope.*t2v download"):
+    with pytest.raises(t2v_core.WeightsNotFoundError, match="LanguageBind/Nope.*t2v download"):
         t2v_core.CLIPScore(model="languagebind-video-ft", device="cpu", repo_id="LanguageBind/Nope")

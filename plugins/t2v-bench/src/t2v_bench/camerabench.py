@@ -29,7 +29,7 @@ DATA_HINT = ("CameraBench's annotation files are in the t2v_metrics repository (
              "folder camerabench/data/: binary_classification/, vqa_and_retrieval/, caption_data.json); pass "
              "that data folder (or the camerabench folder above it) as --root.")
 VIDEOS_HINT = (f"Download the videos of the Hugging Face dataset {VIDEOS_REPO} into ROOT/videos/ (the reference's "
-               "`python data_download.py` in camerabench/ does this; or `huggingface-cli download "
+               "`python data_download.py` in camerabench/ does this; or `hf download "
                f"{VIDEOS_REPO} --repo-type dataset --local-dir ROOT/videos`), or name their folder with "
                "--option video_dir=DIR. --option allow_missing=true scores the rows whose videos are there and "
                "reports the others as failed rows.")

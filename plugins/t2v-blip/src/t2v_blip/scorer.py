@@ -172,7 +172,7 @@ def check_qformer_tokenizer(tokenizer: Any, t5_tokenizer: Any, qformer_vocab: in
         raise RuntimeError(
             f"the Q-Former tokenizer loaded from {where} is not a BERT tokenizer ({'; '.join(problems)}). "
             "transformers falls back to the main tokenizer when it cannot read the 'qformer_tokenizer' "
-            "subfolder (offline, with an incomplete cache); download the full repo (huggingface-cli download "
+            "subfolder (offline, with an incomplete cache); download the full repo (hf download "
             "<repo>) or pass checkpoint=<a folder with qformer_tokenizer/>."
         )
 
@@ -233,7 +233,7 @@ class InstructBLIPScorer(_BlipBase):
         except (OSError, ValueError) as e:
             raise RuntimeError(
                 f"model {self.name!r}: could not load the Q-Former tokenizer from {where}: {e}. "
-                "Download the full repo (huggingface-cli download <repo>) or pass "
+                f"Download the full repo (`t2v download {self.name}`, or `hf download {weights}`) or pass "
                 "checkpoint=<a folder with qformer_tokenizer/>."
             ) from e
         check_qformer_tokenizer(qformer, t5, int(self.config.qformer_config.vocab_size), where)

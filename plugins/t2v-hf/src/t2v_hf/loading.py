@@ -75,7 +75,7 @@ def from_pretrained(cls: Any, checkpoint: str, *, revision: str | None = None, w
         if _is_gated(e):
             raise CheckpointNotFoundError(
                 f"{checkpoint!r} is a gated repo and access was refused: accept its licence on "
-                f"https://huggingface.co/{checkpoint} with your account, then log in here (`huggingface-cli login` "
+                f"https://huggingface.co/{checkpoint} with your account, then log in here (`hf auth login` "
                 f"or HF_TOKEN=...) and retry. ({e})") from e
         raise CheckpointNotFoundError(
             f"could not load the {what} of {checkpoint!r}: {e}. Check the repo id (an 'org/name' on the Hugging "

@@ -78,7 +78,7 @@ def _resolve_folder(checkpoint: str, revision: str | None) -> Path:
         if hub_offline():
             raise CheckpointNotFoundError(
                 f"the files of {checkpoint!r} are not in the Hugging Face cache and the hub is offline "
-                f"(HF_HUB_OFFLINE=1). Download them once with `huggingface-cli download {checkpoint}`, or pass "
+                f"(HF_HUB_OFFLINE=1). Download them once with `hf download {checkpoint}`, or pass "
                 f"checkpoint=<a local folder>. ({cached_error})") from cached_error
     return Path(snapshot_download(checkpoint, revision=revision, allow_patterns=_FILES))
 

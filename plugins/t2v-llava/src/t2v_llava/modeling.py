@@ -75,7 +75,7 @@ def read_config(repo: str, revision: str | None = None) -> dict[str, Any]:
     path = fetch_file(repo, "config.json", revision)
     if path is None:
         raise FileNotFoundError(f"{repo!r} has no config.json (not in the Hugging Face cache, or not a checkpoint); "
-                                f"download it with `huggingface-cli download {repo}` or pass a local folder")
+                                f"download it with `hf download {repo}` or pass a local folder")
     cfg = json.loads(Path(path).read_text())
     if cfg.get("model_type") not in MODEL_TYPES or "text_config" in cfg:
         raise CheckpointLayoutError(

@@ -91,6 +91,12 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     return dict(state)
 
 
+def _accepted(spec: Any, *extra: str) -> dict[str, Any]:
+    """The options a video CLIP / ITM scorer reads: its spec's (repo ids, sizes), where to load from, and ``extra``."""
+    return {"alpha": None, "path": None, "revision": None, "cache_dir": None, **{k: None for k in extra},
+            **spec.options}
+
+
 class VideoEmbeddingScorer(Scorer):
     """Shared machinery: media and texts encoded once each, one similarity product per call.
 
@@ -98,6 +104,11 @@ class VideoEmbeddingScorer(Scorer):
     :meth:`encode_media_batch` (``(B, K, D)``: K embeddings per item, whose cosines with a text are averaged;
     K = 1 for one pooled video embedding), :meth:`encode_text_batch` and :meth:`token_lengths`.
     """
+
+    @classmethod
+    def accepted_options(cls, spec: Any) -> dict[str, Any]:
+        """Constructor options: the spec's, plus ``path`` (a local checkpoint), ``revision`` and ``cache_dir``."""
+        return _accepted(spec)
 
     call_options: ClassVar[dict[str, Any]] = {"num_frames": None}
     default_batch_size = 8
@@ -375,6 +386,11 @@ class UMTITMScorer(UMTLoader, Scorer):
     call_options: ClassVar[dict[str, Any]] = {"num_frames": None}
     default_batch_size = 16
     default_dtype = torch.float32
+
+    @classmethod
+    def accepted_options(cls, spec: Any) -> dict[str, Any]:
+        """Constructor options: the spec's, ``path`` / ``revision`` / ``cache_dir``, and ``itm_output``."""
+        return _accepted(spec, "itm_output")
 
     def load(self) -> None:
         out = self.options.get("itm_output", "logit")

@@ -141,7 +141,7 @@ def core(session: nox.Session) -> None:
 #: the oldest release of each of the core's own dependencies that pyproject.toml admits (torch excepted: only
 #: the local 2.13 CPU wheel is installable without a multi-GB download, so torch's floor is not run here)
 CORE_OLDEST = ["pluggy==1.3.0", "numpy==1.24.4", "pillow==10.0.0", "av==12.0.0", "tqdm==4.64.0",
-               "huggingface-hub==0.23.0", "decord==0.6.0"]
+               "huggingface-hub==0.23.0", "decord==0.6.0", "packaging==21.0"]
 
 
 @nox.session(name="core-oldest", python=PY)

@@ -141,6 +141,13 @@ class HFVLMScorer(Scorer):
         self.load_model_and_processor(checkpoint, self.options["revision"])
         self.init_scoring_state()
 
+    def peek_weights_revision(self) -> str | None:
+        """What :meth:`load` records, from the cache alone, so that a rerun the store serves whole never loads
+        the weights. The options are checked and completed first, as :meth:`load` does, so that the store
+        keys are the same whether the model was loaded or not."""
+        checkpoint = self.check_options()
+        return weights_revision(checkpoint, self.options["revision"])
+
     def check_options(self) -> str:
         """Validate the constructor options, fill in defaults, and return the checkpoint to load."""
         unknown = sorted(set(self.options) - set(self.init_options))

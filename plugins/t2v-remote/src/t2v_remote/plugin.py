@@ -1,0 +1,33 @@
+"""Registration only: this module is imported at discovery, so it imports nothing heavy."""
+
+from t2v_core import ScorerSpec, hookimpl
+
+QUESTION = 'Does this figure show "{}"? Please answer yes or no.'
+ANSWER = "Yes"
+REMOTE = " [remote code: needs trust_remote_code=True; runs in a pinned worker environment]"
+
+#: the era's pins of each family's remote code (transformers of its release, and what its files import);
+#: not verified against the real repositories here (they cannot be fetched offline), see the README
+MPLUG_OWL3_REQUIREMENTS = ("transformers==4.41.2", "einops", "icecream", "decord")
+
+# model name -> (scorer class, Hugging Face repo, requirements, media, description)
+MODELS = {
+    "mplug-owl3-7b": ("t2v_remote.scorer:MPLUGOwl3Scorer", "mPLUG/mPLUG-Owl3-7B-240728", MPLUG_OWL3_REQUIREMENTS,
+                      ("image", "video"), "mPLUG-Owl3 7B (240728); images and video (1 fps, at most 16 frames)"),
+}
+
+
+@hookimpl
+def register_scorers(register):
+    for name, (scorer, repo, requirements, media, description) in MODELS.items():
+        register(ScorerSpec(
+            name=name,
+            kind="vqa",
+            scorer=scorer,
+            media=media,
+            weights=(repo,),
+            question_template=QUESTION,
+            answer_template=ANSWER,
+            requirements=requirements,
+            description=description + REMOTE,
+        ))

@@ -1,0 +1,153 @@
+"""Scorers that run a checkpoint's own Python code (``trust_remote_code=True``), as the reference called it.
+
+Each family's spec pins the transformers of its era, so these classes normally run in a worker environment
+(:mod:`t2v_core.workers`); the code here works on that era's transformers and on 5.x alike.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import torch
+
+from t2v_core.errors import MediaError, T2VError
+from t2v_core.media import Image, Media, Video
+from t2v_core.scorer import Scorer
+from t2v_core.templates import Templates
+
+
+class RemoteCodeRefusedError(T2VError, ValueError):
+    """The model exists only as remote code and the user did not pass ``trust_remote_code=True``."""
+
+
+def refusal(name: str, repo: str) -> RemoteCodeRefusedError:
+    """The error for a remote-code model built without ``trust_remote_code=True``, saying why and how."""
+    return RemoteCodeRefusedError(
+        f"model {name!r} runs only through the Python code in its checkpoint repository ({repo}): transformers "
+        "has no native class for it, so scoring it executes that code. If you trust it, pass "
+        f"trust_remote_code=True, e.g. VQAScore(model={name!r}, trust_remote_code=True)")
+
+
+def attn_candidates(requested: str | None, device: torch.device) -> list[str]:
+    """Attention implementations to try, best first: flash-attn only when it is installed and on CUDA."""
+    if requested:
+        return [requested]
+    flash = device.type == "cuda" and importlib.util.find_spec("flash_attn") is not None
+    return (["flash_attention_2"] if flash else []) + ["sdpa", "eager"]
+
+
+def owl3_frame_indices(total: int, avg_fps: float, fps: float = 1.0, max_frames: int = 16) -> list[int]:
+    """mPLUG-Owl3's video sampling: every ``round(avg_fps / fps)``-th frame, then, if more than ``max_frames``,
+    the centre of each of ``max_frames`` equal bins of those."""
+    step = max(1, round(avg_fps / fps))
+    idx = list(range(0, total, step))
+    if len(idx) > max_frames:
+        gap = len(idx) / max_frames
+        idx = [idx[int(i * gap + gap / 2)] for i in range(max_frames)]
+    return idx
+
+
+class RemoteCodeScorer(Scorer):
+    """Base of the remote-code families: refuses without ``trust_remote_code=True``, loads the checkpoint's
+    classes with the best attention implementation available, and scores pair by pair (as the reference).
+
+    Options: ``trust_remote_code`` (bool, default False), ``checkpoint`` (a repo id or folder instead of the
+    spec's), ``revision``, ``attn_implementation`` (default: flash_attention_2 if installed on CUDA, else sdpa,
+    else eager).
+    """
+
+    default_batch_size: ClassVar[int] = 1
+
+    @property
+    def checkpoint(self) -> str:
+        """The repo id or folder loaded."""
+        return str(self.options.get("checkpoint") or self.spec.weights[0])
+
+    def refuse_unless_trusted(self) -> None:
+        """Raise :class:`RemoteCodeRefusedError` unless the user passed ``trust_remote_code=True``."""
+        if self.options.get("trust_remote_code") is not True:
+            raise refusal(self.name, self.checkpoint)
+
+    def load_remote_model(self, auto_class: Any, **kwargs: Any) -> Any:
+        """``auto_class.from_pretrained(checkpoint, trust_remote_code=True)`` in this scorer's dtype, trying the
+        attention implementations in turn (remote code that cannot use one says so with a ValueError or
+        ImportError); the one used is recorded in ``options['attn_implementation']``."""
+        from t2v_hf.loading import from_pretrained, transformers_version, weights_revision
+
+        dtype_key = "dtype" if transformers_version() >= (4, 56) else "torch_dtype"
+        errors = []
+        for attn in attn_candidates(self.options.get("attn_implementation"), self.device):
+            try:
+                model = from_pretrained(auto_class, self.checkpoint, revision=self.options.get("revision"),
+                                        trust_remote_code=True, attn_implementation=attn,
+                                        **{dtype_key: self.dtype}, **kwargs)
+            except (ValueError, ImportError) as e:
+                errors.append(f"{attn}: {e}")
+                continue
+            self.options["attn_implementation"] = attn
+            self.weights_revision = weights_revision(self.checkpoint, self.options.get("revision"))
+            return model.to(self.device).eval()
+        raise ValueError(f"model {self.name!r}: its remote code loaded with none of the attention implementations "
+                         "tried; pass attn_implementation=... to pick one:\n" + "\n".join(errors))
+
+
+class MPLUGOwl3Scorer(RemoteCodeScorer):
+    """mPLUG-Owl3 through its remote code, as the reference scored it.
+
+    The user turn is ``"<|image|>\\n{question}"`` (or ``<|video|>``) with an empty assistant turn, rendered by
+    the checkpoint's processor (``model.init_processor(tokenizer)``); the image embeddings come from
+    ``model.forward_image`` and the score is ``softmax(scores[0])[encode(answer)[0]]`` of
+    ``model.language_model.generate(..., max_new_tokens=1, do_sample=False)``: the logits after the logits
+    processors of the language model's generation config (greedy, so no warpers).
+
+    Video: every ``round(source_fps / fps)``-th frame (``fps=1``), then at most ``num_frames=16`` of those
+    (centres of equal bins).
+    """
+
+    call_options: ClassVar[dict[str, Any]] = {"fps": 1.0, "num_frames": 16}
+
+    def load(self) -> None:
+        """The remote model, its tokenizer and processor (refused without ``trust_remote_code=True``)."""
+        self.refuse_unless_trusted()
+        from t2v_hf.loading import from_pretrained
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        self.model = self.load_remote_model(AutoModelForCausalLM)
+        self.tokenizer = from_pretrained(AutoTokenizer, self.checkpoint, revision=self.options.get("revision"),
+                                         what="tokenizer", trust_remote_code=True)
+        self.processor = self.model.init_processor(self.tokenizer)
+        self.terminators = [self.tokenizer.convert_tokens_to_ids(t) for t in self.model.terminators]
+
+    def frames(self, video: Video, fps: float, num_frames: int) -> list[Any]:
+        """The frames mPLUG-Owl3 sees of ``video``."""
+        info = video.info
+        if not info.fps:
+            raise MediaError(f"video {video.source}: its frame rate is unknown, and mPLUG-Owl3 samples at {fps} "
+                             "fps; build it with t2v_core.media.Video.from_frames(frames, fps=...)")
+        return video.frames(owl3_frame_indices(info.num_frames, info.fps, fps, num_frames))
+
+    def score_pairs(self, media: Sequence[Media], texts: Sequence[str], *, templates: Templates | None,
+                    fps: float = 1.0, num_frames: int = 16) -> torch.Tensor:
+        """P(first answer token) for each pair, one generate call each."""
+        assert templates is not None
+        out = []
+        for m, text in zip(media, texts):
+            question, answer = templates.fill(text)
+            if isinstance(m, Image):
+                tag, images, videos = "<|image|>", [m.image], None
+            else:
+                tag, images, videos = "<|video|>", None, [self.frames(m, fps, num_frames)]
+            messages = [{"role": "user", "content": f"{tag}\n{question}"}, {"role": "assistant", "content": ""}]
+            inputs = self.processor(messages, images=images, videos=videos)
+            inputs.to(self.device)
+            with torch.inference_mode():
+                image_embeds = self.model.forward_image(inputs["pixel_values"])
+                gen = self.model.language_model.generate(
+                    input_ids=inputs["input_ids"], image_embeds=image_embeds, media_offset=inputs["media_offset"],
+                    pad_token_id=0, eos_token_id=self.terminators, attention_mask=None, max_new_tokens=1,
+                    do_sample=False, output_scores=True, return_dict_in_generate=True)
+            probs = torch.softmax(gen.scores[0].float(), dim=-1)
+            out.append(probs[0, self.tokenizer.encode(answer)[0]].item())
+        return torch.tensor(out, dtype=torch.float32)

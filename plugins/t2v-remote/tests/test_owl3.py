@@ -1,14 +1,11 @@
 """mPLUG-Owl3 through a fake remote-code repository, scored in a worker environment (the worker path).
 
-The spec pins the era's transformers, which this environment does not have; making that environment needs the
-network and minutes, so the tests replace the spec's requirements, in this (parent) process only, with none and
-ask for ``isolated=True``: the same worker machinery (a cached layered venv, a worker process building the
-plugin's real spec from the registry there) runs, with this environment's transformers.
+The spec pins the era's transformers, which this environment does not have; ``worker_specs`` (conftest) drops
+the pins in this process and the tests ask for ``isolated=True``, so the worker path runs on this transformers.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 
 import numpy as np
@@ -18,7 +15,6 @@ from fake_owl3 import PENALTY, REPO, write_owl3_repo
 from PIL import Image
 
 import t2v_core
-from t2v_core import plugins, registry, workers
 from t2v_core.media import load_media
 from t2v_core.testing import make_fake_hf_cache, offline_hf_cache, write_video
 
@@ -28,23 +24,14 @@ pytestmark = pytest.mark.timeout(900)
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    """The fake repo in a fake offline hub cache, a cached worker env, media, and the spec without pins."""
+def world(tmp_path_factory, worker_specs):
+    """The fake repo in a fake offline hub cache, and a video."""
     root = tmp_path_factory.mktemp("owl3")
     folder = write_owl3_repo(root / "repo")
     make_fake_hf_cache(root / "hub", REPO, folder)
     video = write_video(root / "clip.mp4", [np.full((32, 32, 3), (7 * k) % 256, np.uint8) for k in range(40)], fps=2)
-    with pytest.MonkeyPatch.context() as mp, offline_hf_cache(root / "hub"):
-        mp.setenv("T2V_PLUGINS", "remote")
-        mp.setenv(workers.ENV_VAR, str(root / "envs"))
-        plugins.reset()
-        spec = registry.get_spec(NAME)
-        assert spec.requirements and workers.unsatisfied(spec.requirements)  # the real pins clash here
-        cheap = dataclasses.replace(spec, requirements=())
-        real_get = registry.get_spec
-        mp.setattr(registry, "get_spec", lambda name: cheap if name == NAME else real_get(name))
+    with offline_hf_cache(root / "hub"):
         yield {"folder": folder, "video": video}
-        plugins.reset()
 
 
 @pytest.fixture(scope="module")

@@ -9,11 +9,15 @@ REMOTE = " [remote code: needs trust_remote_code=True; runs in a pinned worker e
 #: the era's pins of each family's remote code (transformers of its release, and what its files import);
 #: not verified against the real repositories here (they cannot be fetched offline), see the README
 MPLUG_OWL3_REQUIREMENTS = ("transformers==4.41.2", "einops", "icecream", "decord")
+XCOMPOSER25_REQUIREMENTS = ("transformers==4.40.2", "einops", "timm", "sentencepiece", "decord")
 
 # model name -> (scorer class, Hugging Face repo, requirements, media, description)
 MODELS = {
     "mplug-owl3-7b": ("t2v_remote.scorer:MPLUGOwl3Scorer", "mPLUG/mPLUG-Owl3-7B-240728", MPLUG_OWL3_REQUIREMENTS,
                       ("image", "video"), "mPLUG-Owl3 7B (240728); images and video (1 fps, at most 16 frames)"),
+    "internlmxcomposer25-7b": ("t2v_remote.scorer:XComposer25Scorer", "internlm/internlm-xcomposer2d5-7b",
+                               XCOMPOSER25_REQUIREMENTS, ("image", "video"),
+                               "InternLM-XComposer2.5 7B; images and video (the remote code samples frames)"),
 }
 
 

@@ -151,3 +151,66 @@ class MPLUGOwl3Scorer(RemoteCodeScorer):
             probs = torch.softmax(gen.scores[0].float(), dim=-1)
             out.append(probs[0, self.tokenizer.encode(answer)[0]].item())
         return torch.tensor(out, dtype=torch.float32)
+
+
+#: the reference's system prompt: only the first line of its four string literals (the other three were
+#: separate statements), unlike the model card's full prompt
+XCOMPOSER_META = "You are an AI assistant whose name is InternLM-XComposer (浦语·灵笔).\n"
+
+
+class XComposer25Scorer(RemoteCodeScorer):
+    """InternLM-XComposer2.5 through its remote code, as the reference scored it.
+
+    Query ``"<ImageHere> {question}"`` for an image, ``"Here are some frames of a video. {question}"`` for a
+    video (whose file the remote code samples and tiles itself), embedded by ``model.interleav_wrap_chat(query,
+    [path], history=[], meta_instruction=XCOMPOSER_META, hd_num=24)``; the score is
+    ``softmax(scores[0])[encode(answer)[1]]`` (InternLM2's BOS skipped) of ``model.generate(inputs_embeds,
+    im_mask, infer_mode='base', max_new_tokens=1, do_sample=False, repetition_penalty=1.005,
+    eos_token_id=[eos, '[UNUSED_TOKEN_145]'])``: the penalty is a no-op at the first step (generation from
+    embeddings only has no prompt ids). An in-memory image is handed to the remote code as a lossless PNG.
+    """
+
+    call_options: ClassVar[dict[str, Any]] = {"hd_num": 24}
+
+    def load(self) -> None:
+        """The remote model and tokenizer (refused without ``trust_remote_code=True``)."""
+        self.refuse_unless_trusted()
+        from t2v_hf.loading import from_pretrained
+        from transformers import AutoModel, AutoTokenizer
+
+        self.model = self.load_remote_model(AutoModel)
+        self.tokenizer = from_pretrained(AutoTokenizer, self.checkpoint, revision=self.options.get("revision"),
+                                         what="tokenizer", trust_remote_code=True)
+        self.model.tokenizer = self.tokenizer  # the remote code tokenizes through this attribute
+        self.eos = [self.tokenizer.eos_token_id, self.tokenizer.convert_tokens_to_ids("[UNUSED_TOKEN_145]")]
+
+    def score_pairs(self, media: Sequence[Media], texts: Sequence[str], *, templates: Templates | None,
+                    hd_num: int = 24) -> torch.Tensor:
+        """P(first answer token) for each pair, one generate call each."""
+        import os
+        import tempfile
+
+        assert templates is not None
+        out = []
+        with tempfile.TemporaryDirectory(prefix="t2v-xc25-") as tmp:
+            for k, (m, text) in enumerate(zip(media, texts)):
+                question, answer = templates.fill(text)
+                if isinstance(m, Image):
+                    path = os.path.join(tmp, f"{k}.png")
+                    m.image.save(path)
+                    query = f"<ImageHere> {question}"
+                else:
+                    if m.path is None:
+                        raise MediaError(f"video {m.source}: InternLM-XComposer2.5's remote code reads the video "
+                                         "file itself; pass a video file path")
+                    path, query = m.path, f"Here are some frames of a video. {question}"
+                with torch.inference_mode():
+                    inputs, im_mask, _ = self.model.interleav_wrap_chat(
+                        query, [path], history=[], meta_instruction=XCOMPOSER_META, hd_num=hd_num)
+                    inputs = {key: v.to(self.device) for key, v in inputs.items() if torch.is_tensor(v)}
+                    gen = self.model.generate(**inputs, max_new_tokens=1, num_beams=1, do_sample=False,
+                                              eos_token_id=self.eos, repetition_penalty=1.005, im_mask=im_mask,
+                                              infer_mode="base", output_scores=True, return_dict_in_generate=True)
+                probs = torch.softmax(gen.scores[0].float(), dim=-1)
+                out.append(probs[0, self.tokenizer.encode(answer)[1]].item())
+        return torch.tensor(out, dtype=torch.float32)

@@ -48,7 +48,14 @@ FIRST_PARTY: dict[str, tuple[str, ...]] = {
         "gemini-2.5-pro",
         "gemini-2.5-flash",
     ),
-    "t2v-remote": ("mplug-owl3-7b", "internlmxcomposer25-7b"),
+    "t2v-remote": (
+        "mplug-owl3-7b",
+        "internlmxcomposer25-7b",
+        "molmo-72b-0924",
+        "molmo-7b-d-0924",
+        "molmo-7b-o-0924",
+        "molmoe-1b-0924",
+    ),
     "t2v-openclip": ("hpsv2", "hpsv2.1", "pickscore-v1", "openai:ViT-B-32", "openai:ViT-L-14"),
 }
 

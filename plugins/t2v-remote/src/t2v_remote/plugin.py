@@ -10,6 +10,12 @@ REMOTE = " [remote code: needs trust_remote_code=True; runs in a pinned worker e
 #: not verified against the real repositories here (they cannot be fetched offline), see the README
 MPLUG_OWL3_REQUIREMENTS = ("transformers==4.41.2", "einops", "icecream", "decord")
 XCOMPOSER25_REQUIREMENTS = ("transformers==4.40.2", "einops", "timm", "sentencepiece", "decord")
+MOLMO_REQUIREMENTS = ("transformers==4.45.2", "einops", "torchvision")
+MOLMO_QUESTION = 'Does this image show "{}"? Answer the question with Yes or No'
+MOLMO = {"molmo-72b-0924": ("allenai/Molmo-72B-0924", "Molmo 72B (0924)"),
+         "molmo-7b-d-0924": ("allenai/Molmo-7B-D-0924", "Molmo 7B-D (0924)"),
+         "molmo-7b-o-0924": ("allenai/Molmo-7B-O-0924", "Molmo 7B-O (0924)"),
+         "molmoe-1b-0924": ("allenai/MolmoE-1B-0924", "MolmoE 1B (0924, mixture of experts)")}
 
 # model name -> (scorer class, Hugging Face repo, requirements, media, description)
 MODELS = {
@@ -19,6 +25,8 @@ MODELS = {
                                XCOMPOSER25_REQUIREMENTS, ("image", "video"),
                                "InternLM-XComposer2.5 7B; images and video (the remote code samples frames)"),
 }
+MODELS.update({name: ("t2v_remote.scorer:MolmoScorer", repo, MOLMO_REQUIREMENTS, ("image",), what + "; images")
+               for name, (repo, what) in MOLMO.items()})
 
 
 @hookimpl
@@ -30,7 +38,7 @@ def register_scorers(register):
             scorer=scorer,
             media=media,
             weights=(repo,),
-            question_template=QUESTION,
+            question_template=MOLMO_QUESTION if name in MOLMO else QUESTION,
             answer_template=ANSWER,
             requirements=requirements,
             description=description + REMOTE,

@@ -214,3 +214,46 @@ class XComposer25Scorer(RemoteCodeScorer):
                 probs = torch.softmax(gen.scores[0].float(), dim=-1)
                 out.append(probs[0, self.tokenizer.encode(answer)[1]].item())
         return torch.tensor(out, dtype=torch.float32)
+
+
+class MolmoScorer(RemoteCodeScorer):
+    """Molmo (0924) through its remote code, as the reference (880a5b8) meant to score it (its ``forward``
+    raised a NameError on its first line, so there are no reference numbers).
+
+    ``processor.process(images=[image], text=question)`` (each tensor given a batch axis), then
+    ``model.generate_from_batch(inputs, GenerationConfig(max_new_tokens=1, output_scores=True,
+    return_dict_in_generate=True, stop_strings="<|endoftext|>"), tokenizer=processor.tokenizer)``; the score is
+    ``softmax(scores[0])[encode(" " + answer)[0]]`` (a leading space: the prompt ends with "Assistant:"). The
+    generation config is the reference's own, so no repetition penalty or other processor applies. Images only.
+    """
+
+    def load(self) -> None:
+        """The remote model and processor (refused without ``trust_remote_code=True``)."""
+        self.refuse_unless_trusted()
+        from t2v_hf.loading import from_pretrained
+        from transformers import AutoModelForCausalLM, AutoProcessor
+
+        self.model = self.load_remote_model(AutoModelForCausalLM)
+        self.processor = from_pretrained(AutoProcessor, self.checkpoint, revision=self.options.get("revision"),
+                                         what="processor", trust_remote_code=True)
+
+    def score_pairs(self, media: Sequence[Media], texts: Sequence[str], *, templates: Templates | None
+                    ) -> torch.Tensor:
+        """P(first answer token) for each pair, one ``generate_from_batch`` call each."""
+        from transformers import GenerationConfig
+
+        assert templates is not None
+        tokenizer = self.processor.tokenizer
+        out = []
+        for m, text in zip(media, texts):
+            question, answer = templates.fill(text)
+            assert isinstance(m, Image)  # the spec accepts images only; load_media refuses videos with the reason
+            inputs = self.processor.process(images=[m.image], text=question)
+            inputs = {k: v.to(self.device).unsqueeze(0) for k, v in inputs.items()}
+            config = GenerationConfig(max_new_tokens=1, return_dict_in_generate=True, output_scores=True,
+                                      stop_strings="<|endoftext|>")
+            with torch.inference_mode():
+                gen = self.model.generate_from_batch(inputs, config, tokenizer=tokenizer)
+            probs = torch.softmax(gen.scores[0].float(), dim=-1)
+            out.append(probs[0, tokenizer.encode(" " + answer)[0]].item())
+        return torch.tensor(out, dtype=torch.float32)

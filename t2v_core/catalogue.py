@@ -51,6 +51,8 @@ FIRST_PARTY: dict[str, tuple[str, ...]] = {
     "t2v-remote": (
         "mplug-owl3-7b",
         "internlmxcomposer25-7b",
+        "internvideo2-chat-8b",
+        "internvideo2-chat-8b-hd",
         "molmo-72b-0924",
         "molmo-7b-d-0924",
         "molmo-7b-o-0924",

@@ -16,6 +16,7 @@ MOLMO = {"molmo-72b-0924": ("allenai/Molmo-72B-0924", "Molmo 72B (0924)"),
          "molmo-7b-d-0924": ("allenai/Molmo-7B-D-0924", "Molmo 7B-D (0924)"),
          "molmo-7b-o-0924": ("allenai/Molmo-7B-O-0924", "Molmo 7B-O (0924)"),
          "molmoe-1b-0924": ("allenai/MolmoE-1B-0924", "MolmoE 1B (0924, mixture of experts)")}
+INTERNVIDEO2_REQUIREMENTS = ("transformers==4.39.3", "einops", "timm", "peft", "torchvision", "sentencepiece")
 
 # model name -> (scorer class, Hugging Face repo, requirements, media, description)
 MODELS = {
@@ -24,6 +25,13 @@ MODELS = {
     "internlmxcomposer25-7b": ("t2v_remote.scorer:XComposer25Scorer", "internlm/internlm-xcomposer2d5-7b",
                                XCOMPOSER25_REQUIREMENTS, ("image", "video"),
                                "InternLM-XComposer2.5 7B; images and video (the remote code samples frames)"),
+    "internvideo2-chat-8b": ("t2v_remote.scorer:InternVideo2ChatScorer", "OpenGVLab/InternVideo2-Chat-8B",
+                             INTERNVIDEO2_REQUIREMENTS, ("image", "video"),
+                             "InternVideo2-Chat 8B; video (8 segments), images as one-frame videos"),
+    "internvideo2-chat-8b-hd": ("t2v_remote.scorer:InternVideo2ChatHDScorer", "OpenGVLab/InternVideo2_chat_8B_HD",
+                                INTERNVIDEO2_REQUIREMENTS, ("image", "video"),
+                                "InternVideo2-Chat 8B HD; video (8 segments, 2 tiles + global), images as "
+                                "one-frame videos"),
 }
 MODELS.update({name: ("t2v_remote.scorer:MolmoScorer", repo, MOLMO_REQUIREMENTS, ("image",), what + "; images")
                for name, (repo, what) in MOLMO.items()})

@@ -257,3 +257,136 @@ class MolmoScorer(RemoteCodeScorer):
             probs = torch.softmax(gen.scores[0].float(), dim=-1)
             out.append(probs[0, tokenizer.encode(" " + answer)[0]].item())
         return torch.tensor(out, dtype=torch.float32)
+
+
+IVID_PLACEHOLDER = "[<IMG_PLH>]"
+IVID_VIDEO_PLACEHOLDER = "[<VID_PLH>]"
+IVID_MEDIA_TOKENS = 96
+
+
+def segment_indices(total: int, num_segments: int) -> list[int]:
+    """InternVideo2-Chat's frame choice: the centres of ``num_segments`` equal segments."""
+    size = (total - 1) / num_segments
+    return [int(size / 2) + int(round(size * k)) for k in range(num_segments)]
+
+
+class InternVideo2ChatScorer(RemoteCodeScorer):
+    """InternVideo2-Chat-8B through its remote code, as the reference scored videos.
+
+    The prompt is built by hand as the reference did: ``"[INST] <Image>[<IMG_PLH>]</Image>[/INST] [INST] {Q}
+    [/INST]"`` (videos were tagged ``<Image>``: the reference's 6-D test never matched its 4-D clip), each text
+    chunk tokenized separately **with** BOS and 96 zero ids with a true ``index`` per placeholder; then
+    ``model.pad_text_embeds(input_ids, image=clip[None], image_idx=index)`` and
+    ``model.lm.generate(inputs_embeds, attention_mask, num_beams=1, max_new_tokens=1, do_sample=False)``
+    (from embeddings only, so no prompt-id processor acts). Score ``softmax(scores[0])[encode(A)[1]]``
+    (BOS skipped). Frames: the centres of ``num_frames=8`` segments, resized (shorter side 224, bicubic,
+    antialiased), centre-cropped to 224, ImageNet mean/std. An image is a one-frame video (the reference
+    exited on images).
+    """
+
+    call_options: ClassVar[dict[str, Any]] = {"num_frames": 8}
+
+    def load(self) -> None:
+        """The remote model and its slow tokenizer (refused without ``trust_remote_code=True``)."""
+        self.refuse_unless_trusted()
+        from t2v_hf.loading import from_pretrained
+        from transformers import AutoModel, AutoTokenizer
+
+        self.model = self.load_remote_model(AutoModel)
+        self.tokenizer = from_pretrained(AutoTokenizer, self.checkpoint, revision=self.options.get("revision"),
+                                         what="tokenizer", trust_remote_code=True, use_fast=False)
+
+    def clip(self, m: Media, num_frames: int) -> torch.Tensor:
+        """The (T, 3, 224, 224) tensor the model sees."""
+        import numpy as np
+        from torchvision.transforms import InterpolationMode
+        from torchvision.transforms import functional as tf
+
+        if isinstance(m, Image):
+            frames = [m.image]
+        else:
+            frames = m.frames(segment_indices(m.info.num_frames, num_frames))
+        x = torch.from_numpy(np.stack([np.asarray(f, dtype=np.uint8) for f in frames])).permute(0, 3, 1, 2)
+        x = tf.resize(x.float().div(255.0), 224, interpolation=InterpolationMode.BICUBIC, antialias=True)
+        x = tf.center_crop(x, 224)
+        return tf.normalize(x, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+
+    def conversation(self, clip: torch.Tensor, question: str) -> str:
+        """The reference's hand-built prompt (one media placeholder)."""
+        return f"[INST] <Image>{IVID_PLACEHOLDER}</Image>[/INST] [INST] {question} [/INST]"
+
+    def media_kwargs(self, clip: torch.Tensor, index: torch.Tensor) -> dict[str, Any]:
+        """What ``pad_text_embeds`` gets for the clip: ``image=`` (the reference's tag for 4-D clips)."""
+        return {"image": clip[None], "video": None, "image_idx": index, "video_idx": None}
+
+    def tokenize(self, conversation: str) -> dict[str, torch.Tensor]:
+        """``input_ids`` / ``attention_mask`` / ``index``: each text chunk tokenized with BOS, as the reference,
+        and 96 zero ids (index true) per placeholder."""
+        ids: list[torch.Tensor] = []
+        index: list[torch.Tensor] = []
+        import re
+
+        pattern = "|".join(re.escape(p) for p in (IVID_PLACEHOLDER, IVID_VIDEO_PLACEHOLDER))
+        for k, chunk in enumerate(re.split(pattern, conversation)):
+            if k:
+                ids.append(torch.zeros(IVID_MEDIA_TOKENS, dtype=torch.long))
+                index.append(torch.ones(IVID_MEDIA_TOKENS, dtype=torch.bool))
+            part = self.tokenizer(chunk, return_tensors="pt").input_ids[0]
+            ids.append(part)
+            index.append(torch.zeros(len(part), dtype=torch.bool))
+        input_ids = torch.cat(ids)
+        return {"input_ids": input_ids, "attention_mask": torch.ones_like(input_ids), "index": torch.cat(index)}
+
+    def score_pairs(self, media: Sequence[Media], texts: Sequence[str], *, templates: Templates | None,
+                    num_frames: int = 8) -> torch.Tensor:
+        """P(first answer token) for each pair, one generate call each."""
+        assert templates is not None
+        out = []
+        for m, text in zip(media, texts):
+            question, answer = templates.fill(text)
+            clip = self.clip(m, num_frames).to(self.device, self.dtype)
+            tok = self.tokenize(self.conversation(clip, question))
+            with torch.inference_mode():
+                embeds = self.model.pad_text_embeds(input_ids=tok["input_ids"][None].to(self.device),
+                                                    **self.media_kwargs(clip, tok["index"][None].to(self.device)))
+                gen = self.model.lm.generate(inputs_embeds=embeds,
+                                             attention_mask=tok["attention_mask"][None].to(self.device),
+                                             num_beams=1, max_new_tokens=1, do_sample=False, output_scores=True,
+                                             return_dict_in_generate=True)
+            probs = torch.softmax(gen.scores[0].float(), dim=-1)
+            out.append(probs[0, self.tokenizer.encode(answer)[1]].item())
+        return torch.tensor(out, dtype=torch.float32)
+
+
+class InternVideo2ChatHDScorer(InternVideo2ChatScorer):
+    """InternVideo2-Chat-8B-HD: as :class:`InternVideo2ChatScorer`, with the reference's HD clip and prompt.
+
+    Frames (8 segment centres, 0-255 floats) are resized bicubically (no antialias) to 224 x 448
+    (``fix_ratio=(2, 1)``), scaled to [0, 1] and ImageNet-normalized, split into the two 224 tiles, and a global
+    224 x 224 bicubic resize of the normalized frames is appended: a (1, 3, T, 3, 224, 224) tensor, passed as
+    ``video=`` with one ``<Video>[<VID_PLH>]</Video>`` per tile (three). An image is a one-frame video.
+    """
+
+    def clip(self, m: Media, num_frames: int) -> torch.Tensor:
+        """The (1, tiles + 1, T, 3, 224, 224) tensor the model sees."""
+        import numpy as np
+        import torch.nn.functional as F
+        from torchvision.transforms import functional as tf
+
+        frames = [m.image] if isinstance(m, Image) else m.frames(segment_indices(m.info.num_frames, num_frames))
+        x = torch.from_numpy(np.stack([np.asarray(f, dtype=np.uint8) for f in frames])).permute(0, 3, 1, 2).float()
+        x = F.interpolate(x, size=(224, 448), mode="bicubic", align_corners=False)
+        x = tf.normalize(x.div(255.0), (0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+        t = x.shape[0]
+        tiles = x.reshape(1, t, 3, 1, 224, 2, 224).permute(0, 3, 5, 1, 2, 4, 6).reshape(-1, t, 3, 224, 224)
+        glb = F.interpolate(x, size=(224, 224), mode="bicubic", align_corners=False)[None]
+        return torch.cat([tiles, glb])[None]
+
+    def conversation(self, clip: torch.Tensor, question: str) -> str:
+        """One ``<Video>`` placeholder per tile."""
+        return ("[INST] " + f"<Video>{IVID_VIDEO_PLACEHOLDER}</Video>" * clip.shape[1]
+                + f"[/INST] [INST] {question} [/INST]")
+
+    def media_kwargs(self, clip: torch.Tensor, index: torch.Tensor) -> dict[str, Any]:
+        """The 6-D clip goes in as ``video=``."""
+        return {"image": None, "video": clip, "image_idx": None, "video_idx": index, "instruction": None}

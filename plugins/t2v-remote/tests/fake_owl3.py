@@ -48,6 +48,18 @@ class HyperQwen2ForCausalLM(Qwen2ForCausalLM):
             for k, pos in enumerate(media_offset[0].tolist()):
                 inputs_embeds[0, pos] = inputs_embeds[0, pos] + image_embeds[k].to(inputs_embeds.dtype)
         return super().forward(inputs_embeds=inputs_embeds, **kwargs)
+
+    def prepare_inputs_for_generation(self, input_ids, image_embeds=None, media_offset=None, **kwargs):
+        # as the real remote code: the media arguments reach forward (4.4x generate drops unknown kwargs)
+        inputs = super().prepare_inputs_for_generation(input_ids, **kwargs)
+        inputs.update(image_embeds=image_embeds, media_offset=media_offset)
+        return inputs
+
+    def _update_model_kwargs_for_generation(self, outputs, model_kwargs, *args, **kwargs):
+        # the reference passes attention_mask=None; 4.4x generate would extend it after the first step
+        if "attention_mask" in model_kwargs and model_kwargs["attention_mask"] is None:
+            model_kwargs.pop("attention_mask")
+        return super()._update_model_kwargs_for_generation(outputs, model_kwargs, *args, **kwargs)
 '''
 
 MODELING_PY = '''

@@ -50,6 +50,12 @@ class MolmoForCausalLM(Qwen2ForCausalLM):
                 inputs_embeds[0, pos] = inputs_embeds[0, pos] + vis[k].to(inputs_embeds.dtype)
         return super().forward(inputs_embeds=inputs_embeds, **kwargs)
 
+    def prepare_inputs_for_generation(self, input_ids, images=None, image_input_idx=None, **kwargs):
+        # as the real remote code: the image arguments reach forward (4.4x generate drops unknown kwargs)
+        inputs = super().prepare_inputs_for_generation(input_ids, **kwargs)
+        inputs.update(images=images, image_input_idx=image_input_idx)
+        return inputs
+
     def generate_from_batch(self, batch, generation_config=None, **kwargs):
         return self.generate(input_ids=batch["input_ids"], images=batch["images"],
                              image_input_idx=batch["image_input_idx"], generation_config=generation_config, **kwargs)

@@ -55,6 +55,9 @@ PLUGINS: dict[str, tuple[str, list[str], list[str], list[str]]] = {
     "videoclip": (TORCH_VISION, ["plugins/t2v-videoclip[test]"], [], ["plugins/t2v-videoclip/tests"]),
     # Hosted models: the official clients only; torch only because the core needs it.
     "api": (TORCH_CPU, ["plugins/t2v-api[test]"], [], ["plugins/t2v-api/tests"]),
+    # Remote-code families: their specs pin each era's transformers, so they score in worker environments;
+    # the tests run fake remote repos through the worker path on this transformers (torchvision: InternVideo2).
+    "remote": (TORCH_VISION, ["plugins/t2v-hf", "plugins/t2v-remote[test]"], [], ["plugins/t2v-remote/tests"]),
     # Benchmarks, run end to end with the example plugin's closed-form scorer.
     "bench": (TORCH_CPU, ["tests/example_plugin", "plugins/t2v-bench[test]"], [], ["plugins/t2v-bench/tests"]),
 }

@@ -98,6 +98,16 @@ FIRST_PARTY: dict[str, tuple[str, ...]] = {
         "llama-guard-3-1b",
     ),
     "t2v-perception-lm": ("perception-lm-1b", "perception-lm-3b", "perception-lm-8b"),
+    "t2v-remote": (
+        "mplug-owl3-7b",
+        "internlmxcomposer25-7b",
+        "internvideo2-chat-8b",
+        "internvideo2-chat-8b-hd",
+        "molmo-72b-0924",
+        "molmo-7b-d-0924",
+        "molmo-7b-o-0924",
+        "molmoe-1b-0924",
+    ),
     "t2v-openclip": ("hpsv2", "hpsv2.1", "pickscore-v1", "openai:ViT-B-32", "openai:ViT-L-14"),
     "t2v-blip": (
         "instructblip-flant5-xl",

@@ -1,0 +1,89 @@
+"""A fake remote-code InternVideo2-Chat-8B repository: the entry points the reference calls, at toy size.
+
+Laid out like ``OpenGVLab/InternVideo2-Chat-8B``: ``config.json`` with an ``auto_map`` to
+``configuration_videochat2.VideoChat2Config`` / ``modeling_videochat2.InternVideo2_VideoChat2``, a model with
+``pad_text_embeds(input_ids, image, video, image_idx, video_idx)`` and a language model at ``model.lm``, and a
+BOS-adding tokenizer. Toy computation: 96 learned query embeddings plus the clip's patch-convolution features
+averaged over frames and patches, written where ``image_idx`` is true.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from fake_xc25 import build_tokenizer
+
+REPO = "OpenGVLab/InternVideo2-Chat-8B"
+HD_REPO = "OpenGVLab/InternVideo2_chat_8B_HD"
+
+CONFIG_PY = '''
+from transformers import Qwen2Config
+
+
+class VideoChat2Config(Qwen2Config):
+    model_type = "videochat2"
+'''
+
+MODELING_PY = '''
+import torch
+from torch import nn
+from transformers import PreTrainedModel, Qwen2ForCausalLM
+
+from .configuration_videochat2 import VideoChat2Config
+
+
+class InternVideo2_VideoChat2(PreTrainedModel):
+    config_class = VideoChat2Config
+    _supports_sdpa = True
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.patch = nn.Conv2d(3, config.hidden_size, 56, 56)
+        self.query = nn.Parameter(torch.zeros(96, config.hidden_size))
+        self.lm = Qwen2ForCausalLM(config)
+        self.post_init()
+
+    def encode_clip(self, clip):
+        b, t = clip.shape[:2]
+        feats = self.patch(clip.flatten(0, 1).to(self.patch.weight.dtype)).flatten(2).mean(-1)
+        return self.query[None] + feats.reshape(b, t, -1).mean(1)[:, None]
+
+    def pad_text_embeds(self, input_ids=None, image=None, video=None, image_idx=None, video_idx=None, **kwargs):
+        embeds = self.lm.get_input_embeddings()(input_ids.long()).clone()
+        media, idx = (image, image_idx) if image is not None else (video, video_idx)
+        if media.dim() == 6:  # HD: (1, tiles, T, 3, H, W), 96 tokens per tile
+            media = media[0]
+        embeds[idx] = self.encode_clip(media).reshape(-1, embeds.shape[-1]).to(embeds.dtype)
+        return embeds
+'''
+
+
+def write_ivid2_repo(out: Path, seed: int = 0) -> Path:
+    """Write the code files, the tokenizer and random weights (saved through the remote classes)."""
+    import torch
+    from transformers import AutoConfig, AutoModel
+
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "configuration_videochat2.py").write_text(CONFIG_PY)
+    (out / "modeling_videochat2.py").write_text(MODELING_PY)
+    tok = build_tokenizer(out)
+    auto_map = {"AutoConfig": "configuration_videochat2.VideoChat2Config",
+                "AutoModel": "modeling_videochat2.InternVideo2_VideoChat2"}
+    config = {"model_type": "videochat2", "architectures": ["InternVideo2_VideoChat2"], "auto_map": auto_map,
+              "vocab_size": len(tok), "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+              "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 512,
+              "tie_word_embeddings": False, "bos_token_id": 0, "eos_token_id": 1}
+    (out / "config.json").write_text(json.dumps(config, indent=1))
+    cfg = AutoConfig.from_pretrained(out, trust_remote_code=True)
+    torch.manual_seed(seed)
+    model = AutoModel.from_config(cfg, trust_remote_code=True)
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen) * 0.3)
+    model.save_pretrained(out)
+    saved = json.loads((out / "config.json").read_text())
+    saved["auto_map"] = auto_map
+    (out / "config.json").write_text(json.dumps(saved, indent=1))
+    return out

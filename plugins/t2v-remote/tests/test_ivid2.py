@@ -1,0 +1,127 @@
+"""InternVideo2-Chat-8B through a fake remote-code repository, scored in a worker environment (the worker path;
+``worker_specs`` in conftest drops the era pins in this process and the tests ask for ``isolated=True``)."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+import torch
+from fake_ivid2 import HD_REPO, REPO, write_ivid2_repo
+from PIL import Image
+
+import t2v_core
+from t2v_core.media import load_media
+from t2v_core.testing import make_fake_hf_cache, offline_hf_cache, write_video
+
+NAME = "internvideo2-chat-8b"
+Q = 'Does this figure show "{}"? Please answer yes or no.'
+pytestmark = pytest.mark.timeout(900)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory, worker_specs):
+    root = tmp_path_factory.mktemp("ivid2")
+    folder = write_ivid2_repo(root / "repo")
+    make_fake_hf_cache(root / "hub", REPO, folder)
+    hd = write_ivid2_repo(root / "hd", seed=1)
+    make_fake_hf_cache(root / "hub", HD_REPO, hd)
+    rng = np.random.default_rng(11)
+    video = write_video(root / "clip.mp4", [rng.integers(0, 256, (48, 64, 3), dtype=np.uint8) for _ in range(30)],
+                        fps=10)
+    with offline_hf_cache(root / "hub"):
+        yield {"folder": folder, "hd": hd, "video": video}
+
+
+@functools.lru_cache(maxsize=1)
+def _load(folder):
+    from transformers import AutoModel, AutoTokenizer
+
+    return (AutoTokenizer.from_pretrained(folder),
+            AutoModel.from_pretrained(folder, trust_remote_code=True, dtype=torch.float32).eval())
+
+
+def _clip(frames):
+    from torchvision.transforms import InterpolationMode
+    from torchvision.transforms import functional as tf
+
+    x = torch.stack([torch.from_numpy(np.asarray(f, np.float32) / 255).permute(2, 0, 1) for f in frames])
+    x = tf.center_crop(tf.resize(x, 224, interpolation=InterpolationMode.BICUBIC, antialias=True), 224)
+    return tf.normalize(x, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+
+
+def _direct(folder, frames, question, answer="Yes"):
+    """By hand: BOS + "[INST] <Image>", 96 media slots, BOS + "</Image>[/INST] [INST] {q} [/INST]"; the fake's
+    media embeddings written into the slots; a plain forward; softmax at the end; encode(answer)[1]."""
+    tok, model = _load(folder)
+    head = tok("[INST] <Image>").input_ids
+    tail = tok(f"</Image>[/INST] [INST] {question} [/INST]").input_ids
+    with torch.no_grad():
+        emb = model.lm.get_input_embeddings()
+        media = model.query + model.patch(_clip(frames)).flatten(2).mean(-1).mean(0)
+        embeds = torch.cat([emb(torch.tensor(head)), media, emb(torch.tensor(tail))])[None]
+        logits = model.lm(inputs_embeds=embeds).logits[0, -1].double()
+    return torch.softmax(logits, -1)[tok.encode(answer)[1]].item()
+
+
+def test_refused_without_trust_remote_code(world):
+    with pytest.raises(ValueError, match=r"OpenGVLab/InternVideo2-Chat-8B.*trust_remote_code=True"):
+        t2v_core.VQAScore(model=NAME, device="cpu", isolated=True)
+
+
+def test_video_and_image_in_the_worker_equal_the_direct_computation(world):
+    rng = np.random.default_rng(2)
+    image = Image.fromarray(rng.integers(0, 256, (40, 50, 3), dtype=np.uint8))
+    texts = ["a cat", "two dogs"]
+    score = t2v_core.VQAScore(model=NAME, device="cpu", isolated=True, trust_remote_code=True)
+    try:
+        got = score(images=[str(world["video"]), image], texts=texts).numpy()
+        four = score(images=[str(world["video"])], texts=texts[:1], num_frames=4).item()
+    finally:
+        score.close()
+    # 30 frames, 8 segments of 29/8: centres int(1.8125) + round(3.625 k)
+    idx = [1 + int(round(29 / 8 * k)) for k in range(8)]
+    frames = load_media(str(world["video"])).frames(idx)
+    want = [[_direct(world["folder"], frames, Q.format(t)) for t in texts],
+            [_direct(world["folder"], [image], Q.format(t)) for t in texts]]
+    np.testing.assert_allclose(got, np.array(want), rtol=1e-4, atol=1e-7)
+    idx4 = [3 + int(round(29 / 4 * k)) for k in range(4)]
+    assert four == pytest.approx(_direct(world["folder"], load_media(str(world["video"])).frames(idx4),
+                                         Q.format(texts[0])), rel=1e-4)
+
+
+def _hd_clip(frames):
+    import torch.nn.functional as F
+    from torchvision.transforms import functional as tf
+
+    x = torch.stack([torch.from_numpy(np.asarray(f, np.float32)).permute(2, 0, 1) for f in frames])
+    x = F.interpolate(x, size=(224, 448), mode="bicubic", align_corners=False) / 255
+    x = tf.normalize(x, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+    left, right = x[..., :224], x[..., 224:]
+    return [left, right, F.interpolate(x, size=(224, 224), mode="bicubic", align_corners=False)]
+
+
+def _direct_hd(folder, frames, question, answer="Yes"):
+    """By hand: three <Video> slots of 96 (left tile, right tile, global), each text chunk with BOS."""
+    tok, model = _load(folder)
+    chunks = ["[INST] <Video>", "</Video><Video>", "</Video><Video>", f"</Video>[/INST] [INST] {question} [/INST]"]
+    emb = model.lm.get_input_embeddings()
+    with torch.no_grad():
+        parts = [emb(torch.tensor(tok(chunks[0]).input_ids))]
+        for tile, chunk in zip(_hd_clip(frames), chunks[1:]):
+            parts += [model.query + model.patch(tile).flatten(2).mean(-1).mean(0), emb(torch.tensor(tok(chunk).input_ids))]
+        logits = model.lm(inputs_embeds=torch.cat(parts)[None]).logits[0, -1].double()
+    return torch.softmax(logits, -1)[tok.encode(answer)[1]].item()
+
+
+def test_hd_video_and_image_in_the_worker_equal_the_direct_computation(world):
+    image = Image.fromarray(np.random.default_rng(4).integers(0, 256, (40, 50, 3), dtype=np.uint8))
+    score = t2v_core.VQAScore(model="internvideo2-chat-8b-hd", device="cpu", isolated=True, trust_remote_code=True)
+    try:
+        got = score(images=[str(world["video"]), image], texts=["a cat"]).numpy()
+    finally:
+        score.close()
+    frames = load_media(str(world["video"])).frames([1 + int(round(29 / 8 * k)) for k in range(8)])
+    want = [[_direct_hd(world["hd"], frames, Q.format("a cat"))], [_direct_hd(world["hd"], [image], Q.format("a cat"))]]
+    np.testing.assert_allclose(got, np.array(want), rtol=1e-4, atol=1e-7)

@@ -1,23 +1,27 @@
-"""CLIP-FlanT5 VQAScore: the t2v scorer vs a naive loop that runs the whole model once per pair.
+"""CLIP-FlanT5 VQAScore: the t2v scorer vs a naive loop with the reference's per-image-row batching.
 
-    python benchmarks/bench_clipflant5.py [--images 8] [--texts 8] [--hidden 256] [--layers 4]
+    python benchmarks/bench_clipflant5.py [--images 8] [--texts 8] [--rounds 3] [--hidden 256] [--layers 4]
 
 Builds a random CLIP-FlanT5 checkpoint of benchmark size (336 px images, 14 px patches: 576 image tokens;
 CLIP and T5 both ``--hidden`` wide and ``--layers`` deep), saves it in the Hub's on-disk format into a
 temporary offline Hugging Face cache, loads it by name through ``t2v_core.VQAScore`` and times, in the same
-process, on the same weights:
+process, on the same weights, the shapes M x N = 8 x 8, 8 x 1 (one text per image) and 1 x 8, each in 3
+alternating rounds (medians compared):
 
-- naive: for each (image, text) pair, preprocess the image and run the full model on it (vision tower,
-  projector, encoder, decoder), as the reference does, on the stock transformers modules (a second copy
-  of the model loaded with ``fused=False``, as the reference runs it);
-- t2v: one ``score(images, texts)`` call (vision tower once per image, pairs batched, encoder shared by
-  texts whose question is the same, T5's GELU by torch's fused kernel).
+- naive: the reference's loop shape (t2v_metrics 880a5b8). ``Score.forward`` calls the model once per image
+  row with ``[image] * N``, and the reference's CLIP-FlanT5 wrapper runs that row as one batch: every copy
+  of the image preprocessed and encoded by the full CLIP tower (all its layers), the N prompts padded into
+  one batch, the full encoder-decoder run once with padded labels, the score ``exp(-mean CE)`` per row. It
+  runs on the stock transformers modules (a second copy of the model loaded with ``fused=False`` and its
+  tower untruncated, as the reference runs it);
+- t2v: one ``score(images, texts)`` call (vision tower once per image and only up to the layer it reads,
+  pairs batched, encoder shared by texts whose question is the same, T5's GELU by torch's fused kernel).
 
-A third line times the naive loop on the scorer's own (fused) model, which separates what the M x N
-scheduling saves from what the fused GELU saves.
-
-The default template is timed, and with ``--visualgptscore`` also VisualGPTScore (empty question, answer
-``{}``), where the encoder runs once per image. The scores of the two paths are compared too. Needs the plugin's test fixture for its tiny tokenizer.
+How the naive loop differs from the real reference: it uses t2v's preprocessing and prompt assembly (the
+same numbers as t2v, checked within 1e-4), float32 and the installed transformers; the reference runs its
+vendored LLaVA-style model in bfloat16 on transformers 4.49. The default template is timed, and with
+``--visualgptscore`` also VisualGPTScore (empty question, answer ``{}``), where the encoder runs once per
+image. Needs the plugin's test fixture for its tiny tokenizer.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _shapes import compare, shapes, summary
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE_HUB = ROOT / "plugins" / "t2v-clipflant5" / "tests" / "fixtures" / "hub"
@@ -84,7 +90,7 @@ def build_cache(cache: Path, hidden: int, layers: int) -> None:
 
 
 def naive_scores(scorer, model, images, texts, question_template, answer_template):
-    """The reference's way: every pair runs the full ``model``, vision tower included."""
+    """The reference's loop shape: per image, one padded batch of its N pairs through the full ``model``."""
     import torch
     from t2v_clipflant5.modeling import format_prompt
 
@@ -92,15 +98,24 @@ def naive_scores(scorer, model, images, texts, question_template, answer_templat
     out = torch.empty(len(images), len(texts))
     with torch.inference_mode():
         for i, img in enumerate(images):
+            feats = model.encode_images(scorer._pixels([img] * len(texts)))  # the row's copies, one batch
+            rows, labels = [], []
             for j, text in enumerate(texts):
                 q = question_template.format(text) if "{}" in question_template else question_template
                 a = answer_template.format(text) if "{}" in answer_template else answer_template
-                feats = model.encode_images(scorer._pixels([img]))[0]
                 before, after = format_prompt(q, scorer.conversation)
                 ids = [torch.tensor(tok(c).input_ids) for c in (before, after)]
-                x = torch.cat([model.shared(ids[0]), feats, model.shared(ids[1])])[None]
-                loss = model(inputs_embeds=x, labels=torch.tensor(tok(a).input_ids)[None]).loss
-                out[i, j] = torch.exp(-loss)
+                rows.append(torch.cat([model.shared(ids[0]), feats[j], model.shared(ids[1])]))
+                labels.append(torch.tensor(tok(a).input_ids))
+            x = torch.nn.utils.rnn.pad_sequence(rows, batch_first=True)
+            mask = torch.nn.utils.rnn.pad_sequence([torch.ones(len(r), dtype=torch.long) for r in rows],
+                                                   batch_first=True)
+            lab = torch.nn.utils.rnn.pad_sequence(labels, batch_first=True, padding_value=-100)
+            logits = model(inputs_embeds=x, attention_mask=mask, labels=lab,
+                           decoder_attention_mask=lab.ne(-100).long()).logits
+            for j in range(len(texts)):
+                ce = torch.nn.functional.cross_entropy(logits[j].float(), lab[j], ignore_index=-100)
+                out[i, j] = torch.exp(-ce)
     return out
 
 
@@ -110,6 +125,7 @@ def main() -> None:
     parser.add_argument("--texts", type=int, default=8)
     parser.add_argument("--hidden", type=int, default=256)
     parser.add_argument("--layers", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3, help="alternating timing rounds per shape")
     parser.add_argument("--batch-size", type=int, default=None, help="default: the scorer's (4 on CPU)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--visualgptscore", action="store_true",
@@ -141,28 +157,22 @@ def main() -> None:
               f"{len(images)} images x {len(texts)} texts", flush=True)
         from t2v_clipflant5.modeling import load_clip_t5, shrink_vocab
 
-        stock, _ = load_clip_t5(CHECKPOINT, dtype=torch.float32, device="cpu", fused=False)
+        stock, _ = load_clip_t5(CHECKPOINT, dtype=torch.float32, device="cpu", fused=False, trim=False)
         shrink_vocab(stock, len(scorer.tokenizer))
         score(images=images[:1], texts=texts[:1])  # warm-up
         naive_scores(scorer, stock, images[:1], texts[:1], 'Does this figure show "{}"?', "Yes")
         runs = [("default template", 'Does this figure show "{}"? Please answer yes or no.', "Yes")]
         if args.visualgptscore:
-            runs.append(("VisualGPTScore (question '', answer '{}')", "", "{}"))
-        for label, q, a in runs:
-            t0 = time.perf_counter()
-            fast = score(images=images, texts=texts, question_template=q, answer_template=a)
-            t_fast = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            slow = naive_scores(scorer, stock, images, texts, q, a)
-            t_slow = time.perf_counter() - t0
-            dev = float(((fast - slow).abs() / slow.abs()).max())
-            print(f"{label}: naive {t_slow:.2f} s, t2v {t_fast:.2f} s, speed-up {t_slow / t_fast:.2f}x "
-                  f"(max relative difference of the scores {dev:.1e})", flush=True)
-            t0 = time.perf_counter()
-            naive_scores(scorer, scorer.model, images, texts, q, a)
-            t_same = time.perf_counter() - t0
-            print(f"  of which M x N scheduling alone (naive loop on the fused model, {t_same:.2f} s): "
-                  f"{t_same / t_fast:.2f}x; fused GELU alone: {t_slow / t_same:.2f}x", flush=True)
+            runs.append(("VisualGPTScore", "", "{}"))
+        ratios = []
+        for name, q, a in runs:
+            for m, n in shapes(len(images), len(texts)):
+                label = f"{name}, {m} x {n}"
+                ratios.append((label, compare(
+                    label, lambda m=m, n=n, q=q, a=a: naive_scores(scorer, stock, images[:m], texts[:n], q, a),
+                    lambda m=m, n=n, q=q, a=a: score(images=images[:m], texts=texts[:n], question_template=q,
+                                                     answer_template=a), rounds=args.rounds)))
+        summary(ratios)
         # where the naive time goes: the vision tower's share bounds what encoding images once can save
         with torch.inference_mode():
             pix = scorer._pixels(images[:1])

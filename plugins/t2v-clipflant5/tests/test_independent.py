@@ -20,7 +20,13 @@ class Plain:
     """The reference's computation for one pair, written out step by step with the loaded modules."""
 
     def __init__(self, score, cache):
+        from t2v_clipflant5.modeling import load_clip_t5
+
         self.model = score.model.model
+        # the scorer's tower stops at the layer it reads: the plain computation runs the whole stock tower
+        full, _ = load_clip_t5(score.model.spec.weights[0], dtype=torch.float32, device="cpu", fused=False,
+                               trim=False)
+        self.clip = full.clip
         self.tok = AutoTokenizer.from_pretrained(str(snapshot(cache, TOKENIZER)))
         self.proc = CLIPImageProcessorPil.from_pretrained(str(snapshot(cache, TOWER)))
 
@@ -35,7 +41,7 @@ class Plain:
     @torch.no_grad()
     def encoder_input(self, img: Image.Image, prompt: str) -> torch.Tensor:
         m = self.model
-        hidden = m.clip(self.pixels(img), output_hidden_states=True).hidden_states[-2][:, 1:]
+        hidden = self.clip(self.pixels(img), output_hidden_states=True).hidden_states[-2][:, 1:]
         feats = m.mm_projector(hidden)[0]
         before, after = prompt.split("<image>")
         ids = [torch.tensor(self.tok(c).input_ids) for c in (before, after)]
@@ -117,7 +123,8 @@ def test_fused_gelu_equals_the_stock_transformers_modules(xxl, offline_hub):
     fused = xxl.model.model
     assert sum(isinstance(m, TanhGELU) for m in fused.modules()) == 4  # 2 encoder + 2 decoder layers
     assert not any(isinstance(m, NewGELUActivation) for m in fused.modules())
-    stock, _ = load_clip_t5("zhiqiulin/clip-flant5-xxl", dtype=torch.float32, device="cpu", fused=False)
+    stock, _ = load_clip_t5("zhiqiulin/clip-flant5-xxl", dtype=torch.float32, device="cpu", fused=False,
+                            trim=False)
     assert sum(isinstance(m, NewGELUActivation) for m in stock.modules()) == 4
     plain = Plain(xxl, offline_hub)
     plain.model = stock
@@ -128,3 +135,26 @@ def test_fused_gelu_equals_the_stock_transformers_modules(xxl, offline_hub):
         for j, t in enumerate(texts):
             want = plain.score(img, f'Does this figure show "{t}"? Please answer yes or no.', "Yes")
             assert abs(float(got[i, j]) - want) / want < 1e-5
+
+
+def test_the_tower_stops_at_the_layer_it_reads(xxl, offline_hub):
+    """The scorer's CLIP tower has no layer after the second-to-last (which the score reads); its image
+    features equal the whole stock tower's second-to-last hidden state, and its scores the stock model's."""
+    from t2v_clipflant5.modeling import load_clip_t5
+
+    full, _ = load_clip_t5("zhiqiulin/clip-flant5-xxl", dtype=torch.float32, device="cpu", fused=False,
+                           trim=False)
+    ours = xxl.model.model
+    n_full = len(full.clip_layers)
+    assert len(ours.clip_layers) == n_full - 1 and full.select_layer == -2
+    plain = Plain(xxl, offline_hub)
+    img = random_images(1, size=(64, 48), seed=5)[0]
+    pix = plain.pixels(img)
+    with torch.no_grad():
+        want = full.mm_projector(full.clip(pix, output_hidden_states=True).hidden_states[-2][:, 1:])
+        got = ours.encode_images(pix)
+        assert not torch.allclose(want, full.mm_projector(full.clip(pix).last_hidden_state[:, 1:]))
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
+    score = xxl(images=[img], texts=["a red cube"])
+    expected = plain.score(img, 'Does this figure show "a red cube"? Please answer yes or no.', "Yes")
+    assert abs(float(score[0, 0]) - expected) / expected < 1e-5

@@ -1,4 +1,4 @@
-"""benchmarks/bench_qwen.py runs here in full (about 30 s): images and videos, both paths equal."""
+"""benchmarks/bench_qwen.py runs here, small (about 20 s): every shape and the video case, both paths equal."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from t2v_core.testing import run_benchmark_script
 @needs_tiny_builder
 def test_benchmark_script_runs_and_agrees():
     pytest.importorskip("av")
-    out = run_benchmark_script("bench_qwen.py", env={"T2V_BENCH_THREADS": "1"})
+    out = run_benchmark_script("bench_qwen.py", "--images", "2", "--texts", "2", "--rounds", "1", "--threads", "1")
     devs = [float(d) for d in re.findall(r"max relative difference ([0-9.e+-]+)", out)]
-    assert len(devs) == 2 and max(devs) < 1e-4, out  # images and videos
+    assert len(devs) == 4 and max(devs) < 1e-4, out  # images 2 x 2, 2 x 1, 1 x 2 and videos 2 x 2
+    assert all(f"images {s}:" in out for s in ("2 x 2", "2 x 1", "1 x 2")) and "videos 2 x 2" in out, out
     assert "summary:" in out

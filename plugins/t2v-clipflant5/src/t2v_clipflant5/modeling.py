@@ -121,12 +121,34 @@ class CLIPT5ForConditionalGeneration(T5ForConditionalGeneration):
         """Projected image features ``(B, patches, d_model)``: the selected CLIP hidden layer (the
         second-to-last by default, CLS dropped) through the projector."""
         clip = self.clip
-        out = clip(pixel_values.to(device=clip.device, dtype=clip.dtype), output_hidden_states=True)
-        feats = out.hidden_states[self.select_layer]
+        pixels = pixel_values.to(device=clip.device, dtype=clip.dtype)
+        if self.select_layer == -1:
+            # the last encoder layer's output, before the post-layernorm (which only the pooled CLS gets)
+            feats = clip(pixels).last_hidden_state
+        else:
+            feats = clip(pixels, output_hidden_states=True).hidden_states[self.select_layer]
         if self.select_feature == "patch":
             feats = feats[:, 1:]
         first = next(self.mm_projector.parameters())
         return self.mm_projector(feats.to(first.dtype))
+
+    @property
+    def clip_layers(self) -> nn.ModuleList:
+        """The CLIP tower's encoder layers (transformers 5 dropped the ``vision_model`` level)."""
+        return getattr(self.clip, "vision_model", self.clip).encoder.layers
+
+    def trim_vision_tower(self) -> int:
+        """Drop the CLIP layers after the one :meth:`encode_images` reads (by default the second-to-last: the
+        last layer costs ~1/L of the tower's FLOPs and changes no score); returns how many were dropped."""
+        layers = self.clip_layers
+        n = len(layers)
+        # hidden_states[k] is the output of the first k layers (0: the embeddings)
+        keep = self.select_layer + n + 1 if self.select_layer < 0 else self.select_layer
+        if not 1 <= keep < n:
+            return 0
+        del layers[keep:]
+        self.select_layer = -1
+        return n - keep
 
     def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
         """Token embeddings, as the encoder looks them up."""
@@ -178,10 +200,12 @@ def shrink_vocab(model: T5ForConditionalGeneration, n: int) -> None:
 
 
 def load_clip_t5(path: str, *, dtype: torch.dtype, device: Any, revision: str | None = None, fused: bool = True,
-                 **hub_kwargs: Any) -> tuple[CLIPT5ForConditionalGeneration, CLIPT5Config]:
+                 trim: bool = True, **hub_kwargs: Any) -> tuple[CLIPT5ForConditionalGeneration, CLIPT5Config]:
     """Load a ``clip_t5`` checkpoint (repo id or folder), its vision tower from the checkpoint or, when the
     checkpoint lacks it, from the repo named by ``mm_vision_tower``. ``fused`` swaps T5's GELU for torch's
-    fused kernel (:func:`fuse_activations`); ``fused=False`` gives the stock transformers modules."""
+    fused kernel (:func:`fuse_activations`); ``fused=False`` gives the stock transformers modules. ``trim``
+    drops the CLIP layers after the one read (:meth:`CLIPT5ForConditionalGeneration.trim_vision_tower`);
+    ``trim=False`` keeps the whole tower, as the reference runs it."""
     from transformers.utils import logging as hf_logging
 
     revision = revision or "main"
@@ -212,6 +236,8 @@ def load_clip_t5(path: str, *, dtype: torch.dtype, device: Any, revision: str | 
         model.vision_tower.vision_tower = CLIPVisionModel.from_pretrained(tower_name, dtype=dtype, **hub_kwargs)
     if fused:
         fuse_activations(model)
+    if trim:
+        model.trim_vision_tower()
     model.to(device)
     model.eval()
     model.requires_grad_(False)

@@ -4,85 +4,21 @@
 cross-attention layer, a narrow 2-layer vision tower, 224 px tiles of 14 px patches), cached under
 ``meta-llama/Llama-3.2-11B-Vision-Instruct`` and loaded by name. Mllama's cross-attention masks rule out prefix
 reuse, so the gain is batching whole prompts. The baseline is the reference's per-pair
-``apply_chat_template(tokenize=True)`` + ``generate``. Both must give
-the same scores.
+``apply_chat_template(tokenize=True)`` + ``generate``. Both must give the same scores (benchmarks/_chat_vlm.py).
 
     python benchmarks/bench_llama.py
 """
 
 from __future__ import annotations
 
-import atexit
-import os
-import shutil
-import tempfile
-import time
-from pathlib import Path
-
-ROOT = Path(tempfile.mkdtemp(prefix="t2v-bench-llama-"))
-atexit.register(shutil.rmtree, ROOT, ignore_errors=True)
-os.environ["HF_HUB_CACHE"] = str(ROOT / "hub")
-os.environ["HF_HUB_OFFLINE"] = "1"
-os.environ.setdefault("T2V_PROGRESS", "0")
-
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from PIL import Image  # noqa: E402
+import _chat_vlm  # first: it points the Hugging Face cache at a temporary folder
 from t2v_llama.testing import build_tiny_mllama  # noqa: E402
-
-import t2v_core  # noqa: E402
-from t2v_core.testing import make_fake_hf_cache  # noqa: E402
-
-TEXTS = ["a red cube on a table", "two dogs playing in the snow", "a cat", "a person riding a bicycle",
-         "the quick brown fox jumps", "three apples and a banana", "a cat on a red table", "two dogs and a cat"]
-
-
-def baseline(score: t2v_core.VQAScore, images: list, texts: list[str]) -> torch.Tensor:
-    """The reference's loop: per pair, ``apply_chat_template(tokenize=True)`` and ``generate(max_new_tokens=1)``."""
-    scorer = score.model
-    templates = scorer.templates()
-    out = torch.empty(len(images), len(texts))
-    for i, image in enumerate(images):
-        for j, text in enumerate(texts):
-            question, answer = templates.fill(text)
-            msgs = [{"role": "user", "content": [{"type": "image", "image": image},
-                                                 {"type": "text", "text": question}]}]
-            inputs = scorer.processor.apply_chat_template(msgs, add_generation_prompt=True, tokenize=True,
-                                                          return_dict=True, return_tensors="pt")
-            with torch.inference_mode():
-                gen = scorer.model.generate(**inputs, max_new_tokens=1, do_sample=False, output_scores=True,
-                                            return_dict_in_generate=True, pad_token_id=scorer.pad_id)
-            probs = torch.softmax(gen.scores[0].float(), dim=-1)
-            out[i, j] = probs[0, scorer.tokenizer(answer, add_special_tokens=False).input_ids[0]]
-    return out
-
-
-def timed(fn, *args, **kwargs):
-    """Result, wall seconds and CPU seconds of this process."""
-    wall, cpu = time.perf_counter(), time.process_time()
-    result = fn(*args, **kwargs)
-    return result, time.perf_counter() - wall, time.process_time() - cpu
 
 
 def main() -> None:
-    torch.manual_seed(0)
-    torch.set_num_threads(int(os.environ.get("T2V_BENCH_THREADS", "1")))
-    folder = build_tiny_mllama(ROOT / "ckpt", image_size=224, patch=14, max_tiles=2, hidden=256, layers=4, std=0.05)
-    make_fake_hf_cache(ROOT / "hub", "meta-llama/Llama-3.2-11B-Vision-Instruct", folder)
-    score = t2v_core.VQAScore(model="llama-3.2-11b-vision-instruct", device="cpu", batch_size=8)
-    rng = np.random.default_rng(0)
-    images = [Image.fromarray(rng.integers(0, 256, (448, 448, 3), dtype=np.uint8)) for _ in range(8)]
-    print(f"Mllama benchmark checkpoint: LM 4 x 256 (one cross-attention layer), vision 2 x 32, 224 px tiles (256 patches each); CPU, {torch.get_num_threads()} threads")
-    score(images=images[:1], texts=TEXTS[:2])
-    baseline(score, images[:1], TEXTS[:1])
-    naive, t_naive, c_naive = timed(baseline, score, images, TEXTS)
-    ours, t_ours, c_ours = timed(score, images=images, texts=TEXTS)
-    dev = float(((ours - naive).abs() / naive.abs()).max())
-    print(f"images 8 x 8: per-pair generate loop {t_naive:.2f} s (cpu {c_naive:.1f} s), t2v-llama {t_ours:.2f} s "
-          f"(cpu {c_ours:.1f} s): ratio {t_naive / t_ours:.1f}x wall, {c_naive / c_ours:.1f}x cpu "
-          f"(max relative difference {dev:.1e})")
-    assert dev < 1e-4, f"scores differ from the baseline by {dev}"
-    print(f"summary: images 8 x 8 {t_naive / t_ours:.1f}x wall / {c_naive / c_ours:.1f}x cpu")
+    _chat_vlm.run("t2v-llama", "llama-3.2-11b-vision-instruct", "meta-llama/Llama-3.2-11B-Vision-Instruct",
+                  lambda folder: build_tiny_mllama(folder, image_size=224, patch=14, max_tiles=2, hidden=256, layers=4, std=0.05),
+                  "Mllama benchmark checkpoint: LM 4 x 256 (one cross-attention layer), vision 2 x 32, 224 px tiles (256 patches each)")
 
 
 if __name__ == "__main__":

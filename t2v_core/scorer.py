@@ -394,6 +394,31 @@ def check_numeric_options(options: dict[str, Any], model: str = "") -> None:
                               f"got {fps!r}")
 
 
+#: what ``generate`` takes in the families that call a transformers model's ``generate`` themselves
+GENERATE_OPTIONS = ("max_new_tokens", "temperature", "top_p", "num_beams", "num_frames")
+
+
+def generation_kwargs(model: str, prompts: Sequence[Any], options: dict[str, Any]) -> dict[str, Any]:
+    """Check ``generate``'s prompts and options (:data:`GENERATE_OPTIONS`) and turn them into keyword arguments
+    of a transformers ``generate``: greedy unless ``temperature > 0`` (then sampling, with ``top_p`` if given),
+    ``max_new_tokens`` 128 and ``num_beams`` 1 by default. ``num_frames`` is the caller's (video sampling)."""
+    unknown = sorted(set(options) - set(GENERATE_OPTIONS))
+    if unknown:
+        raise TypeError(f"generate with model {model!r} got unexpected option(s) {unknown}; it accepts: "
+                        f"{', '.join(GENERATE_OPTIONS)}")
+    for k, prompt in enumerate(prompts):
+        if not isinstance(prompt, str):
+            raise ValueError(f"prompt {k} is a {type(prompt).__name__} ({prompt!r}); every prompt must be a string")
+    temperature = float(options.get("temperature", 0.0))
+    kwargs: dict[str, Any] = {"max_new_tokens": int(options.get("max_new_tokens", 128)),
+                              "num_beams": int(options.get("num_beams", 1)), "do_sample": temperature > 0}
+    if temperature > 0:
+        kwargs["temperature"] = temperature
+        if options.get("top_p") is not None:
+            kwargs["top_p"] = float(options["top_p"])
+    return kwargs
+
+
 class ImageOnlyMixin:
     """For image-only families that still accept video.
 

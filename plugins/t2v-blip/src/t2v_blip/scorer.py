@@ -26,7 +26,7 @@ from PIL import Image as PILImage
 
 from t2v_core.media import Media
 from t2v_core.progress import progress_bar
-from t2v_core.scorer import ImageOnlyMixin, Scorer
+from t2v_core.scorer import ImageOnlyMixin, Scorer, generation_kwargs
 from t2v_core.templates import Templates
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -42,7 +42,6 @@ MAX_OUTPUT_TXT_LEN = 256
 #: BLIP-2 (LAVIS ``blip2_qformer``) text length for ITM and ITC
 ITM_TXT_LEN = 35
 IGNORE_INDEX = -100
-_GENERATE_OPTIONS = ("max_new_tokens", "temperature", "top_p", "num_beams", "num_frames")
 
 
 # ---------------------------------------------------------------------- preprocessing
@@ -396,25 +395,7 @@ class InstructBLIPScorer(_BlipBase):
         ``top_p``, ``num_beams`` (default 1), ``num_frames`` (videos, default 8)."""
         from transformers.modeling_outputs import BaseModelOutput
 
-        unknown = sorted(set(options) - set(_GENERATE_OPTIONS))
-        if unknown:
-            raise TypeError(
-                f"generate with model {self.name!r} got unexpected option(s) {unknown}; it accepts: "
-                f"{', '.join(_GENERATE_OPTIONS)}"
-            )
-        for k, p in enumerate(prompts):
-            if not isinstance(p, str):
-                raise ValueError(f"prompt {k} is a {type(p).__name__} ({p!r}); every prompt must be a string")
-        temperature = float(options.get("temperature", 0.0))
-        gen: dict[str, Any] = {
-            "max_new_tokens": int(options.get("max_new_tokens", 128)),
-            "num_beams": int(options.get("num_beams", 1)),
-            "do_sample": temperature > 0,
-        }
-        if temperature > 0:
-            gen["temperature"] = temperature
-            if options.get("top_p") is not None:
-                gen["top_p"] = float(options["top_p"])
+        gen = generation_kwargs(self.name, prompts, options)
         images = self.images_of(media, int(options.get("num_frames", NUM_FRAMES)))
         answers: list[str] = []
         for s in range(0, len(images), self.batch_size):

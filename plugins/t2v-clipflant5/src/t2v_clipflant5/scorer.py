@@ -22,14 +22,13 @@ from PIL import Image as PILImage
 
 from t2v_core.media import Media
 from t2v_core.progress import progress_bar
-from t2v_core.scorer import ImageOnlyMixin, Scorer
+from t2v_core.scorer import ImageOnlyMixin, Scorer, generation_kwargs
 from t2v_core.templates import Templates
 
 from .modeling import CONTEXT_LEN, CONVERSATIONS, format_prompt, load_clip_t5, shrink_vocab
 
 IGNORE_INDEX = -100
 _OPTIONS = ("conversation", "tokenizer", "checkpoint", "image_aspect_ratio", "revision", "alpha")
-_GENERATE_OPTIONS = ("max_new_tokens", "temperature", "top_p", "num_beams", "num_frames")
 
 
 def expand_to_square(img: PILImage.Image, fill: tuple[int, ...]) -> PILImage.Image:
@@ -284,23 +283,7 @@ class CLIPFlanT5Scorer(ImageOnlyMixin, Scorer):
         Options: ``max_new_tokens`` (default 128), ``temperature`` (default 0: greedy; the reference samples
         at 0.2), ``top_p``, ``num_beams`` (default 1), ``num_frames`` (videos, default 4).
         """
-        unknown = sorted(set(options) - set(_GENERATE_OPTIONS))
-        if unknown:
-            raise TypeError(f"generate with model {self.name!r} got unexpected option(s) {unknown}; it accepts: "
-                            f"{', '.join(_GENERATE_OPTIONS)}")
-        for k, p in enumerate(prompts):
-            if not isinstance(p, str):
-                raise ValueError(f"prompt {k} is a {type(p).__name__} ({p!r}); every prompt must be a string")
-        temperature = float(options.get("temperature", 0.0))
-        gen_kwargs: dict[str, Any] = {
-            "max_new_tokens": int(options.get("max_new_tokens", 128)),
-            "num_beams": int(options.get("num_beams", 1)),
-            "do_sample": temperature > 0,
-        }
-        if temperature > 0:
-            gen_kwargs["temperature"] = temperature
-            if options.get("top_p") is not None:
-                gen_kwargs["top_p"] = float(options["top_p"])
+        gen_kwargs = generation_kwargs(self.name, prompts, options)
         num_frames = int(options.get("num_frames", self.call_options["num_frames"]))
         images = [self.as_image(m, num_frames=num_frames) for m in media]
         answers: list[str] = []

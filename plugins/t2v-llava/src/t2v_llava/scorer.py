@@ -30,7 +30,7 @@ from t2v_clipflant5.scorer import expand_to_square
 
 from t2v_core.media import Media
 from t2v_core.progress import progress_bar
-from t2v_core.scorer import ImageOnlyMixin, Scorer
+from t2v_core.scorer import ImageOnlyMixin, Scorer, generation_kwargs
 from t2v_core.templates import Templates
 
 from .modeling import load_llava, weights_revision
@@ -39,7 +39,6 @@ IMAGE_TOKEN = "<image>"
 #: the vicuna_v1 conversation of the reference: (before the image, after it); ``{q}`` is the question
 PROMPT_BEFORE = SYSTEM_MSG + " USER: "
 PROMPT_AFTER = "\n{q} ASSISTANT: "
-_GENERATE_OPTIONS = ("max_new_tokens", "temperature", "top_p", "num_beams", "num_frames")
 
 
 @dataclass
@@ -280,18 +279,8 @@ class LlavaScorer(ImageOnlyMixin, Scorer):
         Options: ``max_new_tokens`` (default 128), ``temperature`` (default 0: greedy), ``top_p``,
         ``num_beams`` (default 1), ``num_frames`` (videos, default 8).
         """
-        unknown = sorted(set(options) - set(_GENERATE_OPTIONS))
-        if unknown:
-            raise TypeError(f"generate with model {self.name!r} got unexpected option(s) {unknown}; it accepts: "
-                            f"{', '.join(_GENERATE_OPTIONS)}")
-        temperature = float(options.get("temperature", 0.0))
-        gen: dict[str, Any] = {"max_new_tokens": int(options.get("max_new_tokens", 128)),
-                               "num_beams": int(options.get("num_beams", 1)), "do_sample": temperature > 0,
-                               "eos_token_id": self.eos_id, "pad_token_id": self.eos_id}
-        if temperature > 0:
-            gen["temperature"] = temperature
-            if options.get("top_p") is not None:
-                gen["top_p"] = float(options["top_p"])
+        gen = {**generation_kwargs(self.name, prompts, options), "eos_token_id": self.eos_id,
+               "pad_token_id": self.eos_id}
         num_frames = int(options.get("num_frames", self.call_options["num_frames"]))
         answers = []
         for k, (m, p) in enumerate(zip(media, prompts)):

@@ -197,8 +197,16 @@ def test_killed_rank_resumes_with_another_number_of_processes(tmp_path, monkeypa
         proc.communicate(timeout=120)
         assert proc.returncode != 0
     finally:
-        if proc.poll() is None:
+        # torchrun can exit before the other rank has died: end the whole group, then wait until no rank
+        # is left, so that nothing writes to the shards after they are counted
+        try:
             os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+        deadline = time.time() + 60
+        while (_rank_pids(tmp_path.name, 0) or _rank_pids(tmp_path.name, 1)) and time.time() < deadline:
+            time.sleep(0.1)
         _SlowThenFast.hold.clear()
     stored = sum(sqlite3.connect(p).execute("SELECT COUNT(*) FROM scores").fetchone()[0] for p in shard_paths(store))
     assert stored >= 32 * len(TEXTS) and not out.exists()

@@ -59,6 +59,9 @@ class RemoteCodeScorer(Scorer):
     """
 
     default_batch_size: ClassVar[int] = 1
+    #: constructor options beyond the core's (the core refuses any other, naming these)
+    init_options: ClassVar[dict[str, Any] | None] = {"trust_remote_code": False, "checkpoint": None,
+                                                     "revision": None, "attn_implementation": None}
 
     @property
     def checkpoint(self) -> str:

@@ -20,6 +20,7 @@ start and the end, and a gather of the result rows to rank 0.
 
 from __future__ import annotations
 
+import atexit
 import os
 import sqlite3
 from collections.abc import Sequence
@@ -129,6 +130,9 @@ class Shard:
         if not dist.is_initialized():
             timeout = float(os.environ.get("T2V_DIST_TIMEOUT_S", DEFAULT_TIMEOUT_S))
             dist.init_process_group("gloo", rank=self.rank, world_size=self.world, timeout=timedelta(seconds=timeout))
+            # a gloo group still alive when the interpreter exits can abort the process ("terminate called
+            # without an active exception") after a run that succeeded: the group we made, we take down
+            atexit.register(_destroy_group)
 
     def barrier(self) -> None:
         """Wait until every rank gets here."""
@@ -186,6 +190,13 @@ class Shard:
         if store is not None and self.rank == 0:
             merge_shards(store)
         self.barrier()
+
+
+def _destroy_group() -> None:
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def current() -> Shard | None:

@@ -87,15 +87,8 @@ class _BlipBase(ImageOnlyMixin, Scorer):
     call_options: ClassVar[dict[str, Any]] = {"num_frames": NUM_FRAMES}
     default_batch_size: ClassVar[int] = 16
     #: constructor options this family accepts
-    options_accepted: ClassVar[tuple[str, ...]] = ("checkpoint", "revision", "alpha", "cache_dir")
-
-    def _check_options(self) -> None:
-        unknown = sorted(set(self.options) - set(self.options_accepted))
-        if unknown:
-            raise TypeError(
-                f"model {self.name!r} got unexpected option(s) {unknown}; it accepts: "
-                f"{', '.join(self.options_accepted)}"
-            )
+    #: constructor options beyond the core's; the core refuses any other, naming these
+    init_options: ClassVar[dict[str, Any] | None] = {"checkpoint": None, "revision": None, "cache_dir": None}
 
     def _weights(self) -> str:
         return str(self.options.get("checkpoint") or self.spec.weights[0])
@@ -205,7 +198,6 @@ class InstructBLIPScorer(_BlipBase):
         """Load the checkpoint, its T5 tokenizer and its Q-Former tokenizer (``qformer_tokenizer/``)."""
         from transformers import AutoTokenizer, InstructBlipForConditionalGeneration
 
-        self._check_options()
         weights, revision, cache_dir = (
             self._weights(),
             self.options.get("revision"),
@@ -419,17 +411,11 @@ def _require(templates: Templates | None, name: str) -> Templates:
 class _Blip2Base(_BlipBase):
     """BLIP-2 (``Blip2ForImageTextRetrieval``: ViT, Q-Former, ITM head and ITC projections)."""
 
-    options_accepted: ClassVar[tuple[str, ...]] = (
-        "checkpoint",
-        "revision",
-        "alpha",
-        "cache_dir",
-        "tokenizer",
-    )
+    init_options: ClassVar[dict[str, Any] | None] = {"checkpoint": None, "revision": None, "cache_dir": None,
+                                                     "tokenizer": None}
 
     def load(self) -> None:
         """Load the checkpoint: a Hub conversion (repo id or folder), or the LAVIS CLIP-L one by URL."""
-        self._check_options()
         weights, revision, cache_dir = (
             self._weights(),
             self.options.get("revision"),

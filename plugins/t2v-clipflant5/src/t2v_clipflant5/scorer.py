@@ -28,7 +28,6 @@ from t2v_core.templates import Templates
 from .modeling import CONTEXT_LEN, CONVERSATIONS, format_prompt, load_clip_t5, shrink_vocab
 
 IGNORE_INDEX = -100
-_OPTIONS = ("conversation", "tokenizer", "checkpoint", "image_aspect_ratio", "revision", "alpha")
 
 
 def expand_to_square(img: PILImage.Image, fill: tuple[int, ...]) -> PILImage.Image:
@@ -94,10 +93,6 @@ class CLIPFlanT5Scorer(ImageOnlyMixin, Scorer):
         """Load the CLIP-FlanT5 checkpoint, its tokenizer and the CLIP image processor."""
         from transformers import AutoImageProcessor, AutoTokenizer
 
-        unknown = sorted(set(self.options) - set(_OPTIONS))
-        if unknown:
-            raise TypeError(f"model {self.name!r} got unexpected option(s) {unknown}; it accepts: "
-                            f"{', '.join(_OPTIONS)}")
         self.conversation = self.options.get("conversation", "t5_chat")
         if self.conversation not in CONVERSATIONS:
             raise ValueError(f"model {self.name!r}: conversation must be one of {sorted(CONVERSATIONS)}, got "

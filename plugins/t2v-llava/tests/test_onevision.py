@@ -128,3 +128,54 @@ def test_conformance(ov_hub):
 
     check_scorer(t2v_core.VQAScore(model="llava-onevision-qwen2-7b-ov", device="cpu"),
                  images=random_images(2, seed=9), texts=["a red cube", "a blue ball"])
+
+
+def _pad_vocab(src: Path, out: Path) -> tuple[int, int]:
+    """A copy of ``src`` padded as the llava-hf conversion pads: ``vocab + 2`` rounded up to a multiple of 64
+    rows, the new ``lm_head`` rows drawn large so that they would take most of an unsliced softmax."""
+    import shutil
+
+    import transformers as tf
+
+    shutil.copytree(src, out)
+    model = tf.LlavaOnevisionForConditionalGeneration.from_pretrained(src).eval()
+    vocab = int(model.get_output_embeddings().weight.shape[0])
+    padded = -(-(vocab + 2) // 64) * 64
+    model.resize_token_embeddings(padded)
+    torch.manual_seed(77)
+    with torch.no_grad():
+        model.get_output_embeddings().weight[vocab:] = torch.randn(padded - vocab, model.config.text_config.hidden_size) * 3
+    model.save_pretrained(out)
+    return vocab, padded
+
+
+def test_padded_vocabulary_is_sliced_to_the_original(ov_hub, tmp_path, monkeypatch, golden):
+    """A padded conversion scores as the unpadded model it came from; without the limit the pad rows' mass
+    would change the score (so the slice is what makes them equal)."""
+    import t2v_llava.onevision as ov
+    from huggingface_hub import snapshot_download
+
+    import t2v_core
+
+    src = Path(snapshot_download(SI))
+    vocab, padded = _pad_vocab(src, tmp_path / "padded")
+    image = reference_image("wide_rgb.png")
+    texts = golden["texts"][:2]
+    unpadded = torch.tensor([_plain(str(src), _reference_tiles(image), Q.format(t)) for t in texts])
+    unsliced = torch.tensor([_plain(str(tmp_path / "padded"), _reference_tiles(image), Q.format(t)) for t in texts])
+    assert float((unsliced / unpadded).max()) < 0.5  # the pad rows really take probability mass
+
+    monkeypatch.setitem(ov.ORIGINAL_VOCAB, padded, vocab)
+    score = t2v_core.VQAScore(model="llava-onevision-qwen2-7b-si", device="cpu", checkpoint=str(tmp_path / "padded"))
+    got = score(images=[image], texts=texts)[0]  # shared-prefix path
+    assert float(((got - unpadded).abs() / unpadded).max()) < 1e-4
+    whole = score(images=[image], texts=texts[:1])[0, 0]  # one text: the whole-prompt path
+    assert abs(float(whole) - float(unpadded[0])) / float(unpadded[0]) < 1e-4
+
+
+def test_original_vocab_table_follows_the_conversion_rule():
+    import t2v_llava.onevision as ov
+
+    # Qwen2-7B/72B-Instruct's vocab_size, + <image> and <video>, rounded up to 64 as the conversion does
+    assert ov.ORIGINAL_VOCAB == {152128: 152064}
+    assert all(-(-(v + 2) // 64) * 64 == p for p, v in ov.ORIGINAL_VOCAB.items())

@@ -115,6 +115,9 @@ class HFVLMScorer(Scorer):
         frame_label(index, fps): the text written before one such frame.
         nested_images: pass images to the processor as one list per prompt (``[[im], [im]]``), as
             processors that take several images per prompt (Gemma 3, Mllama) require.
+        logits_vocab_limit(): ``N`` to read scores from the first ``N`` logits only (the softmax and every
+            read token run over rows ``0..N-1``); default ``None``, all rows. For conversions that padded
+            the vocabulary (and ``lm_head``) with rows the original model never had.
     """
 
     call_options: ClassVar[dict[str, Any]] = {"num_frames": 8, "fps": None}
@@ -383,9 +386,16 @@ class HFVLMScorer(Scorer):
             out[k] = v
         return out
 
+    def logits_vocab_limit(self) -> int | None:
+        """How many leading vocabulary rows the score's softmax runs over (``None``: all of them)."""
+        return None
+
     def _forward(self, **kwargs: Any) -> torch.Tensor:
+        # every read of logits goes through here, so the vocabulary limit applies to all scoring paths
+        limit = self.logits_vocab_limit()
         with torch.inference_mode():
-            return self.model(**kwargs).logits.float()
+            logits = self.model(**kwargs).logits
+        return (logits if limit is None else logits[..., :limit]).float()
 
     def score(self, media: Sequence[Media], texts: Sequence[str], *, templates: Templates | None,
               **options: Any) -> torch.Tensor:

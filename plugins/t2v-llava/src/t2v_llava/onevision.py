@@ -8,6 +8,8 @@ transformers scorer, with the reference's prompt and its defaults as they really
   best ``image_grid_pinpoints`` resolution on black), and the reference's wrapper, seeing a 4-D tensor, scores
   them as the frames of a video (per-frame 2x2 bilinear pooling, one newline token). ``image_mode="image"``
   uses the model's own image path instead.
+- vocabulary: the llava-hf conversions padded ``lm_head`` with 64 rows; the score's softmax runs over the
+  original rows only (:data:`ORIGINAL_VOCAB`, t2v-hf's ``logits_vocab_limit`` hook).
 - videos: ``num_frames`` (default 16: the reference's ``num_frames`` never reached the model, so its default
   16 is what ran) frames at ``np.linspace(0, n - 1, num_frames, dtype=int)`` (floor, as the reference).
 
@@ -26,6 +28,12 @@ from t2v_core.media import Image, Media, Video
 from .anyres import tiles
 
 SYSTEM = "You are a helpful assistant."
+#: lm_head rows of a llava-hf conversion -> rows of the lmms-lab original it was converted from. The conversion
+#: (transformers' ``convert_llava_onevision_weights_to_hf.py``) loads the original weights into a model with
+#: the text model's ``vocab_size`` (Qwen2-7B/72B-Instruct: 152064), then resizes to ``vocab_size + 2`` rounded up
+#: to a multiple of 64 (152128) and fills the 64 new rows with sampled vectors; the reference's softmax ran
+#: over the original 152064 rows only.
+ORIGINAL_VOCAB: dict[int, int] = {152128: 152064}
 
 
 class OneVisionScorer(HFVLMScorer):
@@ -45,6 +53,12 @@ class OneVisionScorer(HFVLMScorer):
         if self.options["image_mode"] not in ("tiles", "image"):
             raise ValueError(f"model {self.name!r}: image_mode must be 'tiles' or 'image', got "
                              f"{self.options['image_mode']!r}")
+
+    def logits_vocab_limit(self) -> int | None:
+        """The original checkpoint's vocabulary size when this one is a padded llava-hf conversion (the
+        softmax then ignores the padding rows, as the reference's lmms-lab model never had them)."""
+        rows = int(self.model.get_output_embeddings().weight.shape[0])
+        return ORIGINAL_VOCAB.get(rows)
 
     def prepare(self, item: Media, **options: Any) -> PreparedMedia:
         """Images become the reference's AnyRes tiles as video frames (``image_mode="tiles"``)."""

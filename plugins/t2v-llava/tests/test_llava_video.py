@@ -70,6 +70,14 @@ def _hub(video_hub):
 
 def _reference(video_hub, frames, fps, total, indices, question):
     """One plain forward of the reference's prompt; P(first token of "Yes") over every lm_head row."""
+    lm, x = _reference_inputs(video_hub, frames, fps, total, indices, question)
+    with torch.no_grad():
+        logits = lm(inputs_embeds=x).logits[0, -1]
+    return float(torch.softmax(logits, -1)[video_hub["tok"]("Yes").input_ids[0]])
+
+
+def _reference_inputs(video_hub, frames, fps, total, indices, question):
+    """The language model and the reference prompt's input embeddings, built by the test's own code."""
     import transformers as tf
 
     st = video_hub["state"]
@@ -105,8 +113,7 @@ def _reference(video_hub, frames, fps, total, indices, question):
         a, b = prompt.split("<image>")
         emb = lm.get_input_embeddings()
         x = torch.cat([emb(torch.tensor(tok(a).input_ids)), f, emb(torch.tensor(tok(b).input_ids))])[None]
-        logits = lm(inputs_embeds=x).logits[0, -1]
-    return float(torch.softmax(logits, -1)[tok("Yes").input_ids[0]])
+    return lm, x
 
 
 def test_llava_video_matches_reference(video_hub, tmp_path, golden):
@@ -142,3 +149,34 @@ def test_llava_video_refuses_images(video_hub):
         score(images=random_images(1), texts=["a cat"])
     with pytest.raises(TypeError, match="image_aspect_ratio"):
         t2v_core.VQAScore(model="llava-video-7b", device="cpu", image_aspect_ratio="pad")
+
+
+def test_llava_video_generate_equals_a_plain_greedy_loop(video_hub, tmp_path):
+    import t2v_core
+    from t2v_core.media import load_media
+
+    path = write_video(tmp_path / "g.mp4", [np.asarray(im) for im in random_images(30, size=(64, 48), seed=8)], fps=6)
+    score = t2v_core.VQAScore(model="llava-video-7b", device="cpu")
+    prompts = ["Describe the video.", "What colour is the cube?"]
+    got = score.model.generate(images=[str(path)] * 2, texts=prompts, max_new_tokens=6, num_frames=8)
+    video = load_media(str(path))
+    total = video.info.num_frames
+    idx = [int(x) for x in np.linspace(0, total - 1, 8, dtype=int)]
+    tok = video_hub["tok"]
+    want = []
+    for p in prompts:
+        # the greedy loop: a full forward of everything so far, argmax, until <|im_end|> or 6 tokens
+        lm, x = _reference_inputs(video_hub, video.frames(idx), video.info.fps, total, idx, p)
+        new: list[int] = []
+        with torch.no_grad():
+            for _ in range(6):
+                t = int(lm(inputs_embeds=x).logits[0, -1].argmax())
+                if t == tok.eos_token_id:
+                    break
+                new.append(t)
+                x = torch.cat([x, lm.get_input_embeddings()(torch.tensor([[t]]))], dim=1)
+        want.append(tok.decode(new, skip_special_tokens=True).strip())
+    assert got == want
+    assert any(want)  # something was generated, so the comparison is not between empty strings
+    with pytest.raises(ValueError, match="accepts only video"):
+        score.model.generate(images=random_images(1), texts=["Describe it."])

@@ -34,6 +34,7 @@ import torch
 import torch.nn.functional as F
 
 from t2v_core.media import Media, Video
+from t2v_core.scorer import generation_kwargs
 from t2v_core.templates import Templates
 
 from .scorer import IMAGE_TOKEN, LlavaScorer, _Text
@@ -172,5 +173,30 @@ class LlavaVideoScorer(LlavaScorer):
         return self._video_scores(media, texts, templates, num_frames, [(k, k) for k in range(len(media))])
 
     def generate_media(self, media: Sequence[Media], prompts: Sequence[str], **options: Any) -> list[str]:
-        """Not offered for LLaVA-Video here."""
-        raise NotImplementedError(f"model {self.name!r}: generate is not implemented for LLaVA-Video")
+        """Answer ``prompts[k]`` about the video ``media[k]`` (captions, VQA) in the scoring prompt: the
+        ``qwen_1_5`` conversation, the video tokens, the time instruction, then the prompt; generation stops at
+        ``<|im_end|>``. Videos only, as the scores.
+
+        Options: ``max_new_tokens`` (default 128), ``temperature`` (default 0: greedy), ``top_p``,
+        ``num_beams`` (default 1), ``num_frames`` (default 64).
+        """
+        gen = {**generation_kwargs(self.name, prompts, options), "eos_token_id": self.eos_id,
+               "pad_token_id": self.eos_id}
+        num_frames = int(options.get("num_frames", self.call_options["num_frames"]))
+        answers = []
+        for k, (m, p) in enumerate(zip(media, prompts)):
+            if IMAGE_TOKEN in p:
+                raise ValueError(f"prompt {k} ({p!r}) contains {IMAGE_TOKEN!r}, which LLaVA reserves for the video")
+            if not isinstance(m, Video):
+                raise ValueError(f"media {k} is an image; LLaVA-Video answers about videos only, as it scores")
+            clip = self._clip(m, num_frames)
+            feats = self.encode_images([clip])[0]
+            before, after = self._chunks(self.prompt_before + IMAGE_TOKEN + "\n" + clip.instruction + "\n" + p
+                                         + "<|im_end|>\n<|im_start|>assistant\n")
+            emb = torch.cat([self.model.embed(torch.tensor(before, device=self.device)), feats.to(self.dtype),
+                             self.model.embed(torch.tensor(after, device=self.device))])[None]
+            with torch.inference_mode():
+                ids = self.model.language_model.generate(inputs_embeds=emb, attention_mask=torch.ones(
+                    emb.shape[:2], dtype=torch.long, device=self.device), **gen)
+            answers.append(self.tokenizer.decode(ids[0], skip_special_tokens=True).strip())
+        return answers

@@ -38,7 +38,7 @@ PLUGINS: dict[str, tuple[str, list[str], list[str], list[str]]] = {
                    ["plugins/t2v-hf/tests", "plugins/t2v-qwen/tests"]),
     # LLaVA-1.5 / ShareGPT4V / LLaVA-1.6 (original layouts; reuses CLIP-FlanT5's projector and pad helpers) and
     # LLaVA-OneVision on t2v-hf (its video processor needs torchvision).
-    "llava": (TORCH_VISION, ["plugins/t2v-hf", "plugins/t2v-clipflant5", "plugins/t2v-llava[test]"], [],
+    "llava": (TORCH_VISION, ["plugins/t2v-hf", "plugins/t2v-llava[test]"], [],
               ["plugins/t2v-llava/tests"]),
     # The native transformers families on t2v-hf (PaliGemma, Gemma, Llama-3.2-Vision, ...): one environment.
     "native": (TORCH_VISION, ["plugins/t2v-hf", "plugins/t2v-paligemma[test]", "plugins/t2v-gemma[test]",

@@ -478,6 +478,18 @@ def fps_indices(total: int, source_fps: float | None, fps: float, source: str = 
     return uniform_indices(total, n)
 
 
+def expand_to_square(img: PILImage.Image, fill: tuple[int, ...]) -> PILImage.Image:
+    """``img`` centred on a square canvas of its longer side filled with ``fill`` (the LLaVA code's
+    ``expand2square``, which CLIP-FlanT5 and LLaVA preprocess with); a square image is returned as is."""
+    w, h = img.size
+    if w == h:
+        return img
+    side = max(w, h)
+    canvas = PILImage.new(img.mode, (side, side), fill)
+    canvas.paste(img, ((side - w) // 2, (side - h) // 2))
+    return canvas
+
+
 def concat_frames(frames: Sequence[PILImage.Image], gap: int = 0, color: tuple[int, int, int] = (0, 0, 0)
                   ) -> PILImage.Image:
     """Frames side by side (left to right) on one canvas, ``gap`` pixels apart: how image-only models see

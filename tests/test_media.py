@@ -159,3 +159,19 @@ def test_url_loading_and_errors(tmp_path):
             load_media(f"{base}/nope.png", 2)
     finally:
         srv.shutdown()
+
+
+def test_expand_to_square_centres_on_the_fill():
+    from PIL import Image as PILImage
+
+    from t2v_core.media import expand_to_square
+
+    img = PILImage.new("RGB", (5, 2), (10, 20, 30))
+    out = expand_to_square(img, (1, 2, 3))
+    arr = np.asarray(out)
+    assert out.size == (5, 5)
+    # (5 - 2) // 2 = 1 row of fill above, 2 below, as the LLaVA code's expand2square
+    assert (arr[0] == (1, 2, 3)).all() and (arr[1:3] == (10, 20, 30)).all() and (arr[3:] == (1, 2, 3)).all()
+    tall = np.asarray(expand_to_square(PILImage.new("L", (1, 4), 9), (0,)))
+    assert tall.shape == (4, 4) and (tall[:, 1] == 9).all() and (tall[:, [0, 2, 3]] == 0).all()
+    assert expand_to_square(img.resize((3, 3)), (0, 0, 0)).size == (3, 3)

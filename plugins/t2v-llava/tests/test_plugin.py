@@ -36,3 +36,13 @@ def test_plugin_module_imports_nothing_heavy():
                           "print([m for m in ('torch', 'transformers') if m in sys.modules])"],
                          capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_no_other_family_is_imported():
+    # one family never depends on another: every module loads with t2v-clipflant5 made unimportable
+    code = ("import sys; sys.modules['t2v_clipflant5'] = None; "
+            "import t2v_llava.scorer, t2v_llava.modeling, t2v_llava.video, t2v_llava.onevision, t2v_llava.anyres; "
+            "print(sorted(m for m, v in sys.modules.items() if v is not None and m.startswith('t2v_') "
+            "and m.split('.')[0] not in ('t2v_core', 't2v_hf', 't2v_llava')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

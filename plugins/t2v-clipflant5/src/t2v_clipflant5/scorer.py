@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 import torch
 from PIL import Image as PILImage
 
-from t2v_core.media import Media
+from t2v_core.media import Media, expand_to_square
 from t2v_core.progress import progress_bar
 from t2v_core.scorer import ImageOnlyMixin, Scorer, generation_kwargs
 from t2v_core.templates import Templates
@@ -28,17 +28,6 @@ from t2v_core.templates import Templates
 from .modeling import CONTEXT_LEN, CONVERSATIONS, format_prompt, load_clip_t5, shrink_vocab
 
 IGNORE_INDEX = -100
-
-
-def expand_to_square(img: PILImage.Image, fill: tuple[int, ...]) -> PILImage.Image:
-    """Pad ``img`` to a square with ``fill``, centred, as the reference's ``expand2square`` does."""
-    w, h = img.size
-    if w == h:
-        return img
-    side = max(w, h)
-    canvas = PILImage.new(img.mode, (side, side), fill)
-    canvas.paste(img, ((side - w) // 2, (side - h) // 2))
-    return canvas
 
 
 @dataclass

@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from t2v_clipflant5.modeling import build_projector
 from torch import nn
 from transformers import CLIPVisionConfig, CLIPVisionModel, LlamaConfig, LlamaForCausalLM
 
@@ -41,6 +40,25 @@ _LLAMA_FIELDS = ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_l
 _TOWER_PREFIX = "model.vision_tower.vision_tower."
 _WEIGHT_INDEXES = ("model.safetensors.index.json", "pytorch_model.bin.index.json")
 _WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+
+
+def build_projector(projector_type: str, in_features: int, out_features: int) -> nn.Module:
+    """LLaVA's ``mm_projector`` (its ``build_vision_projector``): ``linear``, or ``mlp{N}x_gelu`` = a Linear then
+    N-1 times GELU + Linear, as an ``nn.Sequential`` so the checkpoint's ``mm_projector.{0,2,..}`` keys fit.
+
+    t2v-clipflant5 builds the same module (its checkpoints come from the LLaVA code base); this small copy is
+    kept on purpose: one family does not import another, the core stays torch-free, and t2v-hf is not a
+    dependency of t2v-clipflant5."""
+    if projector_type == "linear":
+        return nn.Linear(in_features, out_features)
+    match = re.fullmatch(r"mlp(\d+)x_gelu", projector_type)
+    if match is None:
+        raise ValueError(f"unsupported mm_projector_type {projector_type!r}; expected 'linear' or 'mlpNx_gelu'")
+    layers: list[nn.Module] = [nn.Linear(in_features, out_features)]
+    for _ in range(int(match.group(1)) - 1):
+        layers += [nn.GELU(), nn.Linear(out_features, out_features)]
+    return nn.Sequential(*layers)
+
 
 
 class CheckpointLayoutError(ValueError):

@@ -25,10 +25,8 @@ from typing import Any, ClassVar
 
 import torch
 from PIL import Image as PILImage
-from t2v_clipflant5.modeling import SYSTEM_MSG
-from t2v_clipflant5.scorer import expand_to_square
 
-from t2v_core.media import Media
+from t2v_core.media import Media, expand_to_square
 from t2v_core.progress import progress_bar
 from t2v_core.scorer import ImageOnlyMixin, Scorer, generation_kwargs
 from t2v_core.templates import Templates
@@ -36,6 +34,9 @@ from t2v_core.templates import Templates
 from .modeling import load_llava, weights_revision
 
 IMAGE_TOKEN = "<image>"
+#: the vicuna_v1 conversation's system message (the reference's LLaVA-1.5 prompt)
+SYSTEM_MSG = ("A chat between a curious user and an artificial intelligence assistant. The assistant gives "
+              "helpful, detailed, and polite answers to the user's questions.")
 #: the vicuna_v1 conversation of the reference: (before the image, after it); ``{q}`` is the question
 PROMPT_BEFORE = SYSTEM_MSG + " USER: "
 PROMPT_AFTER = "\n{q} ASSISTANT: "

@@ -26,16 +26,12 @@ image. Needs the plugin's test fixture for its tiny tokenizer.
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from _shapes import compare, shapes, summary
+from _shapes import compare, offline_hub, shapes, summary, vqa_inputs, vqa_parser, write_clip_tower
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE_HUB = ROOT / "plugins" / "t2v-clipflant5" / "tests" / "fixtures" / "hub"
@@ -45,7 +41,6 @@ CHECKPOINT, TOKENIZER, TOWER = "zhiqiulin/clip-flant5-xxl", "google/flan-t5-xxl"
 def build_cache(cache: Path, hidden: int, layers: int) -> None:
     """Write a random benchmark-size checkpoint, the tiny tokenizer and a 336 px tower repo into ``cache``."""
     import torch
-    from safetensors.torch import save_file
     from t2v_clipflant5.modeling import CLIPT5Config, CLIPT5ForConditionalGeneration
     from transformers import CLIPVisionConfig
 
@@ -78,15 +73,7 @@ def build_cache(cache: Path, hidden: int, layers: int) -> None:
     torch.save(sd, snap / "pytorch_model.bin")
     tower_sd = {k[len("vision_tower.vision_tower."):]: v for k, v in sd.items()
                 if k.startswith("vision_tower.vision_tower.")}
-    preprocessor = {"crop_size": {"height": 336, "width": 336}, "do_center_crop": True, "do_convert_rgb": True,
-                    "do_normalize": True, "do_rescale": True, "do_resize": True,
-                    "image_mean": [0.48145466, 0.4578275, 0.40821073],
-                    "image_processor_type": "CLIPImageProcessor",
-                    "image_std": [0.26862954, 0.26130258, 0.27577711], "resample": 3,
-                    "rescale_factor": 1 / 255, "size": {"shortest_edge": 336}}
-    tower_snap = make_fake_hf_cache(cache, TOWER, {"config.json": vision.to_json_string(),
-                                                   "preprocessor_config.json": json.dumps(preprocessor)})
-    save_file(tower_sd, str(tower_snap / "model.safetensors"), metadata={"format": "pt"})
+    write_clip_tower(cache, TOWER, vision, tower_sd)
 
 
 def naive_scores(scorer, model, images, texts, question_template, answer_template):
@@ -120,38 +107,21 @@ def naive_scores(scorer, model, images, texts, question_template, answer_templat
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--images", type=int, default=8)
-    parser.add_argument("--texts", type=int, default=8)
-    parser.add_argument("--hidden", type=int, default=256)
-    parser.add_argument("--layers", type=int, default=4)
+    parser = vqa_parser(__doc__, "4 on CPU")
     parser.add_argument("--rounds", type=int, default=3, help="alternating timing rounds per shape")
-    parser.add_argument("--batch-size", type=int, default=None, help="default: the scorer's (4 on CPU)")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--visualgptscore", action="store_true",
                         help="also time VisualGPTScore (question '', answer '{}'): doubles the run time")
     args = parser.parse_args()
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench-clipflant5-"))
-    os.environ.update(HF_HUB_CACHE=str(tmp / "hub"), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", T2V_PROGRESS="0")
-    try:
+    with offline_hub("bench-clipflant5-", args.threads) as hub:
         import torch
 
         import t2v_core
-        from t2v_core.testing import random_images
 
-        if args.threads:
-            torch.set_num_threads(args.threads)
-        build_cache(tmp / "hub", args.hidden, args.layers)
+        build_cache(hub, args.hidden, args.layers)
         score = t2v_core.VQAScore(model="clip-flant5-xxl", device="cpu", batch_size=args.batch_size)
         scorer = score.model
-        sizes = [(400, 300), (300, 420), (336, 336), (512, 256)]
-        images = [im for k in range(args.images) for im in random_images(1, size=sizes[k % 4], seed=k)]
-        base = ["a red cube on top of a blue sphere", "someone talks on the phone angrily while another person "
-                "sits happily", "three apples and a banana", "The brown dog chases the black dog around the tree.",
-                "a cat", "a snowy mountain at sunset with a lake in front", "two people shaking hands",
-                "an astronaut riding a horse on the moon"]
-        texts = [base[k % len(base)] + ("" if k < len(base) else f" ({k})") for k in range(args.texts)]
+        images, texts = vqa_inputs(args.images, args.texts)
         print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; CLIP {args.hidden}x{args.layers} "
               f"layers at 336 px (576 image tokens), T5 {args.hidden}x{args.layers}+{args.layers} layers; "
               f"{len(images)} images x {len(texts)} texts", flush=True)
@@ -181,8 +151,6 @@ def main() -> None:
                 scorer.model.encode_images(pix)
             t_vision = (time.perf_counter() - t0) / 3
         print(f"vision tower + projector: {t_vision * 1000:.0f} ms per image")
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

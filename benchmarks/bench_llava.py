@@ -18,14 +18,12 @@ The scores of the two paths are compared too. Needs the plugin's test fixture fo
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from _shapes import offline_hub, vqa_inputs, vqa_parser, write_clip_tower
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE_HUB = ROOT / "plugins" / "t2v-llava" / "tests" / "fixtures" / "hub"
@@ -36,7 +34,6 @@ TOKENIZER_FILES = ("tokenizer.model", "tokenizer_config.json", "special_tokens_m
 def build_cache(cache: Path, hidden: int, layers: int) -> None:
     """Write a random benchmark-size checkpoint (original LLaVA layout) and a 336 px tower repo into ``cache``."""
     import torch
-    from safetensors.torch import save_file
     from transformers import CLIPVisionConfig, CLIPVisionModel, LlamaConfig, LlamaForCausalLM
 
     from t2v_core.testing import make_fake_hf_cache
@@ -63,15 +60,7 @@ def build_cache(cache: Path, hidden: int, layers: int) -> None:
     torch.save(sd, snap / "pytorch_model.bin")
     tower = CLIPVisionModel(vision)
     tower_sd = {"vision_model." + k: v.contiguous() for k, v in tower.state_dict().items() if "position_ids" not in k}
-    preprocessor = {"crop_size": {"height": 336, "width": 336}, "do_center_crop": True, "do_convert_rgb": True,
-                    "do_normalize": True, "do_rescale": True, "do_resize": True,
-                    "image_mean": [0.48145466, 0.4578275, 0.40821073],
-                    "image_processor_type": "CLIPImageProcessor",
-                    "image_std": [0.26862954, 0.26130258, 0.27577711], "resample": 3,
-                    "rescale_factor": 1 / 255, "size": {"shortest_edge": 336}}
-    tower_snap = make_fake_hf_cache(cache, TOWER, {"config.json": vision.to_json_string(),
-                                                   "preprocessor_config.json": json.dumps(preprocessor)})
-    save_file(tower_sd, str(tower_snap / "model.safetensors"), metadata={"format": "pt"})
+    write_clip_tower(cache, TOWER, vision, tower_sd)
 
 
 def naive_scores(scorer, images, texts, question_template, answer_template):
@@ -102,35 +91,16 @@ def naive_scores(scorer, images, texts, question_template, answer_template):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--images", type=int, default=8)
-    parser.add_argument("--texts", type=int, default=8)
-    parser.add_argument("--hidden", type=int, default=256)
-    parser.add_argument("--layers", type=int, default=4)
-    parser.add_argument("--batch-size", type=int, default=None, help="default: the scorer's (8 on CPU)")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
-    args = parser.parse_args()
-
-    tmp = Path(tempfile.mkdtemp(prefix="bench-llava-"))
-    os.environ.update(HF_HUB_CACHE=str(tmp / "hub"), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", T2V_PROGRESS="0")
-    try:
+    args = vqa_parser(__doc__, "8 on CPU").parse_args()
+    with offline_hub("bench-llava-", args.threads) as hub:
         import torch
 
         import t2v_core
-        from t2v_core.testing import random_images
 
-        if args.threads:
-            torch.set_num_threads(args.threads)
-        build_cache(tmp / "hub", args.hidden, args.layers)
+        build_cache(hub, args.hidden, args.layers)
         score = t2v_core.VQAScore(model="llava-v1.5-7b", device="cpu", batch_size=args.batch_size)
         scorer = score.model
-        sizes = [(400, 300), (300, 420), (336, 336), (512, 256)]
-        images = [im for k in range(args.images) for im in random_images(1, size=sizes[k % 4], seed=k)]
-        base = ["a red cube on top of a blue sphere", "someone talks on the phone angrily while another person "
-                "sits happily", "three apples and a banana", "The brown dog chases the black dog around the tree.",
-                "a cat", "a snowy mountain at sunset with a lake in front", "two people shaking hands",
-                "an astronaut riding a horse on the moon"]
-        texts = [base[k % len(base)] + ("" if k < len(base) else f" ({k})") for k in range(args.texts)]
+        images, texts = vqa_inputs(args.images, args.texts)
         n_tokens = scorer.encode_images(images[:1])[0].shape[0]
         print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; CLIP {args.hidden}x{args.layers} "
               f"layers at 336 px ({n_tokens} image tokens), LLaMA {args.hidden}x{args.layers} layers; "
@@ -147,8 +117,6 @@ def main() -> None:
         dev = float(((fast - slow).abs() / slow.abs()).max())
         print(f"default template: naive {t_slow:.2f} s, t2v {t_fast:.2f} s, speed-up {t_slow / t_fast:.2f}x "
               f"(max relative difference of the scores {dev:.1e})", flush=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -180,3 +180,21 @@ def test_llava_video_generate_equals_a_plain_greedy_loop(video_hub, tmp_path):
     assert any(want)  # something was generated, so the comparison is not between empty strings
     with pytest.raises(ValueError, match="accepts only video"):
         score.model.generate(images=random_images(1), texts=["Describe it."])
+
+
+def test_newline_layouts_and_config_rule():
+    from t2v_llava.video import layout, newline_position
+
+    grid = torch.randn(3, 2, 2, 5)
+    nl = torch.randn(5)
+    # "frame": each frame's 4 tokens, then one newline
+    want = torch.cat([torch.cat([grid[f].reshape(4, 5), nl[None]]) for f in range(3)])
+    assert torch.equal(layout(grid, nl, "frame"), want)
+    # "grid": each frame's rows, a newline after each row
+    rows = [torch.cat([grid[f, r], nl[None]]) for f in range(3) for r in range(2)]
+    assert torch.equal(layout(grid, nl, "grid"), torch.cat(rows))
+    assert newline_position({"mm_patch_merge_type": "spatial_unpad", "mm_newline_position": "grid"}) == "grid"
+    assert newline_position({"mm_patch_merge_type": "flat", "mm_newline_position": "grid"}) == "no_token"
+    assert newline_position({"mm_patch_merge_type": "spatial", "mm_newline_position": "one_token"}) == "no_token"
+    assert newline_position({"mm_patch_merge_type": "spatial_unpad"}) == "one_token"
+    assert newline_position({}) == "no_token"

@@ -4,9 +4,10 @@ The checkpoints are LLaVA-NeXT's ``LlavaQwenForCausalLM`` in the original layout
 ``mm_*`` fields; the SigLIP tower, minus its last layer and head, the projector and ``image_newline`` inside):
 :func:`t2v_llava.modeling.load_llava` reads them (Qwen2 and SigLIP branches). What transformers' OneVision class
 lacks is the video feature layout these checkpoints were trained with, written here
-(``mm_spatial_pool_mode`` ``average``, ``mm_spatial_pool_stride`` 2, ``mm_newline_position`` ``grid``):
-every frame's projected patch features pooled 2x2, then laid out frame by frame, row by row, with
-``image_newline`` after every row.
+(``mm_spatial_pool_mode`` ``average``, ``mm_newline_position`` ``grid``, ``mm_patch_merge_type``
+``spatial_unpad``): every frame's projected patch features pooled 2x2, then laid out frame by frame, row by
+row, with ``image_newline`` after every row. Checked against LLaVA-NeXT's own ``get_2dPool`` and
+``add_token_per_grid`` (run on random tensors outside the project: equal to the last bit).
 
 The reference (video only): 64 frames at ``np.linspace(0, n - 1, 64, dtype=int)`` whatever ``num_frames`` says,
 the SigLIP processor, and the ``qwen_1_5`` prompt ::
@@ -67,6 +68,11 @@ def layout(grid: torch.Tensor, newline: torch.Tensor | None, position: str) -> t
             raise ValueError("mm_newline_position 'grid' needs model.image_newline in the checkpoint")
         nl = newline.to(grid.dtype).view(1, 1, 1, dim).expand(n, h, 1, dim)
         return torch.cat([grid, nl], dim=2).reshape(-1, dim)
+    if position == "frame":
+        if newline is None:
+            raise ValueError("mm_newline_position 'frame' needs model.image_newline in the checkpoint")
+        nl = newline.to(grid.dtype).view(1, 1, dim).expand(n, 1, dim)
+        return torch.cat([grid.reshape(n, h * w, dim), nl], dim=1).reshape(-1, dim)
     flat = grid.reshape(-1, dim)
     if position == "one_token":
         if newline is None:
@@ -75,6 +81,17 @@ def layout(grid: torch.Tensor, newline: torch.Tensor | None, position: str) -> t
     if position == "no_token":
         return flat
     raise ValueError(f"unsupported mm_newline_position {position!r}")
+
+
+def newline_position(config: dict[str, Any]) -> str:
+    """Where a video's newlines go for a checkpoint config, as LLaVA-NeXT's forward decides: its defaults
+    (``mm_patch_merge_type`` ``flat``, ``mm_newline_position`` ``one_token``); a ``flat`` merge type flattens
+    videos with no newline at all, and ``one_token`` appends its newline only for an ``unpad`` merge type."""
+    merge = config.get("mm_patch_merge_type") or "flat"
+    position = config.get("mm_newline_position") or "one_token"
+    if merge == "flat" or (position == "one_token" and "unpad" not in merge):
+        return "no_token"
+    return position
 
 
 @dataclass
@@ -103,9 +120,14 @@ class LlavaVideoScorer(LlavaScorer):
         super().load()
         self.vocab = self.model.language_model.lm_head.out_features
         cfg = self.config
-        self.pool_stride = int(cfg.get("mm_spatial_pool_stride") or 2)
+        if cfg.get("add_faster_video"):
+            raise ValueError(f"model {self.name!r}: the checkpoint's config sets add_faster_video, which this "
+                             "plugin does not implement")
+        # LLaVA-NeXT's forward pools video frames with get_2dPool's default stride 2 (the call that would pass
+        # mm_spatial_pool_stride, encode_multimodals, is commented out there), so the config's stride is unused
+        self.pool_stride = 2
         self.pool_mode = cfg.get("mm_spatial_pool_mode") or "average"
-        self.newline_position = cfg.get("mm_newline_position") or "grid"
+        self.newline_position = newline_position(cfg)
 
     def _clip(self, video: Video, num_frames: int) -> _Clip:
         info = video.info

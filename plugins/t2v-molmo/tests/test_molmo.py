@@ -186,3 +186,35 @@ def test_generate(offline, images):
     out = score.model.generate(images[:2], ["Describe the image.", "What is it?"], max_new_tokens=3)
     alone = score.model.generate(images[1:2], ["What is it?"], max_new_tokens=3)
     assert len(out) == 2 and alone[0] == out[1]
+
+
+def test_image_tokens_attend_bidirectionally(offline, images):
+    """The mask the prefix must be computed with matters: without ``mm_token_type_ids`` (a causal image block)
+    the score moves far beyond the 1e-5 the parity tests allow, so they would catch a causal prefix."""
+    processor, model = load_plain(offline)
+    msgs = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": QUESTION.format(TEXTS[0])}]}]
+    prompt = processor.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False)
+    inputs = processor(text=[prompt], images=[images[0]], return_tensors="pt")
+    yes = processor.tokenizer("Yes", add_special_tokens=False).input_ids[0]
+    with torch.no_grad():
+        block = model(**inputs).logits[0, -1].double().softmax(-1)[yes]
+        causal = model(**{k: v for k, v in inputs.items() if k != "mm_token_type_ids"}).logits[0, -1].double()
+    assert rel(causal.softmax(-1)[yes], block) > 1e-3
+
+
+def test_molmo2_o_layout(tmp_path, monkeypatch, images):
+    """Molmo2-O's text model (OLMo-style q/k norm over the whole projection) through the same path."""
+    from t2v_molmo.testing import build_tiny_molmo2
+
+    from t2v_core.testing import make_fake_hf_cache
+
+    folder = build_tiny_molmo2(tmp_path / "o7b", qk_norm_type="olmo", layers=1, seed=2)
+    make_fake_hf_cache(tmp_path / "hub", "allenai/Molmo2-O-7B", folder)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    processor, model = load_plain(folder)
+    assert model.config.text_config.qk_norm_type == "olmo"
+    want = torch.tensor([[plain_score(processor, model, t, image=im) for t in TEXTS[:2]] for im in images[:2]])
+    score = t2v_core.VQAScore(model="molmo2-7b", device="cpu")  # the reference's name for it
+    assert score.model.spec.name == "molmo2-o-7b"
+    assert rel(score(images=images[:2], texts=TEXTS[:2]), want) < 1e-5

@@ -218,3 +218,42 @@ def test_molmo2_o_layout(tmp_path, monkeypatch, images):
     score = t2v_core.VQAScore(model="molmo2-7b", device="cpu")  # the reference's name for it
     assert score.model.spec.name == "molmo2-o-7b"
     assert rel(score(images=images[:2], texts=TEXTS[:2]), want) < 1e-5
+
+
+def test_published_config_reads_natively():
+    """``data/molmo2-4b-config.json`` is allenai/Molmo2-4B's ``config.json`` (its remote-code layout: ``vit_config``,
+    ``vit_layers``, ``image_patch_size``, ...); the native config class reads it, trims the ViT to the 25 layers
+    the weights have, and keeps the published token ids and sizes."""
+    import json
+    from pathlib import Path
+
+    from transformers import Molmo2Config
+
+    raw = json.loads((Path(__file__).parent / "data" / "molmo2-4b-config.json").read_text())
+    config = Molmo2Config.from_dict(raw)
+    assert config.vision_config.num_hidden_layers == 25 and config.adapter_config.vision_feature_layer == [24, 18]
+    assert (config.vision_config.patch_size, config.vision_config.image_size) == (14, [378, 378])
+    assert config.image_token_id == 151938 and config.text_config.vocab_size == 151936
+    assert config.text_config.hidden_size == 2560 and config.text_config.num_hidden_layers == 36
+    assert config.text_config.rope_parameters["rope_theta"] == 5000000.0
+
+
+def test_fixture_carries_the_published_layout(offline, images):
+    from t2v_molmo.testing import MEDIA_SPECIAL, MOLMO2_CHAT_TEMPLATE
+    from transformers import AutoConfig, AutoProcessor
+
+    processor = AutoProcessor.from_pretrained(offline)
+    tok = processor.tokenizer
+    assert (tok.bos_token, tok.eos_token, tok.pad_token) == ("<|im_end|>", "<|im_end|>", "<|endoftext|>")
+    assert processor.chat_template == MOLMO2_CHAT_TEMPLATE
+    config = AutoConfig.from_pretrained(offline)
+    # the media tokens follow the base vocabulary the output head covers, in the published order
+    assert tok.convert_tokens_to_ids(MEDIA_SPECIAL) == list(range(config.text_config.vocab_size,
+                                                                  config.text_config.vocab_size + len(MEDIA_SPECIAL)))
+    score = t2v_core.VQAScore(model=NAME, device="cpu")
+    m = score.model
+    prepared = m.prepare(m.load_media([images[0]])[0])
+    text = m.render("Is it?", prepared)
+    assert text == "<|image|><|im_start|>user\nIs it?<|im_end|>\n<|im_start|>assistant\n"
+    ids = m.processor_inputs([text], [prepared])["input_ids"][0].tolist()
+    assert ids[0] == tok.bos_token_id and ids[1] != tok.bos_token_id  # the processor's one BOS

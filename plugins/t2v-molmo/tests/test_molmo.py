@@ -125,8 +125,15 @@ def test_native_video_default_sampling(offline, frames):
     assert rel(got, want) < 1e-5
     prepared = score.model.prepare(video, **score.model.resolve_options())
     assert prepared.metadata["frames_indices"] == list(range(0, 20, 2))
-    whole = t2v_core.VQAScore(model=NAME, device="cpu", prefix_reuse=False)
-    assert rel(whole(videos=[video], texts=TEXTS)[0], want) < 1e-5
+    # two videos of different lengths (10 and 6 frames): M x N, whole prompts batched, order independent
+    short = Video.from_frames(frames[5:11], fps=1.0)  # 6 s at 1 fps: under the 2 fps cap, all 6 frames
+    want2 = [plain_score(processor, model, t, video=frames[5:11], metadata={"total_num_frames": 6, "fps": 1.0},
+                         sample=True) for t in TEXTS]
+    both = torch.tensor([want, want2])
+    assert rel(score(videos=[video, short], texts=TEXTS), both) < 1e-5
+    whole = t2v_core.VQAScore(model=NAME, device="cpu", prefix_reuse=False, batch_size=6)
+    assert rel(whole(videos=[video, short], texts=TEXTS), both) < 1e-5
+    assert rel(score(videos=[short, video], texts=TEXTS[::-1]), both.flip(0).flip(1)) < 1e-5
 
 
 def test_video_num_frames_and_fps(offline, frames):

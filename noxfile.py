@@ -42,9 +42,9 @@ PLUGINS: dict[str, tuple[str, list[str], list[str], list[str]]] = {
               ["plugins/t2v-llava/tests"]),
     # The native transformers families on t2v-hf (PaliGemma, Gemma, Llama-3.2-Vision, ...): one environment.
     "native": (TORCH_VISION, ["plugins/t2v-hf", "plugins/t2v-paligemma[test]", "plugins/t2v-gemma[test]",
-                              "plugins/t2v-llama[test]", "plugins/t2v-perception-lm[test]"], [],
-               ["plugins/t2v-paligemma/tests", "plugins/t2v-gemma/tests", "plugins/t2v-llama/tests",
-                "plugins/t2v-perception-lm/tests"]),
+                              "plugins/t2v-llama[test]", "plugins/t2v-perception-lm[test]", "plugins/t2v-molmo[test]"],
+               [], ["plugins/t2v-paligemma/tests", "plugins/t2v-gemma/tests", "plugins/t2v-llama/tests",
+                    "plugins/t2v-perception-lm/tests", "plugins/t2v-molmo/tests"]),
     "internvl": (TORCH_VISION, ["plugins/t2v-hf", "plugins/t2v-internvl[test]"], [], ["plugins/t2v-internvl/tests"]),
     # open_clip imports torchvision.
     "openclip": (TORCH_VISION, ["plugins/t2v-openclip[test]"], [], ["plugins/t2v-openclip/tests"]),

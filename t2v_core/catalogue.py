@@ -98,6 +98,7 @@ FIRST_PARTY: dict[str, tuple[str, ...]] = {
         "llama-guard-3-1b",
     ),
     "t2v-perception-lm": ("perception-lm-1b", "perception-lm-3b", "perception-lm-8b"),
+    "t2v-molmo": ("molmo2-4b", "molmo2-o-7b", "molmo2-8b"),
     "t2v-remote": (
         "mplug-owl3-7b",
         "internlmxcomposer25-7b",
@@ -132,6 +133,7 @@ FIRST_PARTY_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^paligemma"), "t2v-paligemma"),
     (re.compile(r"^gemma-"), "t2v-gemma"),
     (re.compile(r"^perception-lm-"), "t2v-perception-lm"),
+    (re.compile(r"^molmo2-"), "t2v-molmo"),
     (re.compile(r"^llama-(3\.2|guard-3)-"), "t2v-llama"),
     (re.compile(r"^(gpt-|o[1-9]|gemini-|openai-compatible)"), "t2v-api"),
     (re.compile(r"^[A-Za-z0-9_.\-]+:[A-Za-z0-9_.\-/]+$"), "t2v-openclip"),

@@ -40,8 +40,9 @@ PLUGINS: dict[str, tuple[str, list[str], list[str], list[str]]] = {
     # LLaVA-OneVision on t2v-hf (its video processor needs torchvision).
     "llava": (TORCH_VISION, ["plugins/t2v-hf", "plugins/t2v-clipflant5", "plugins/t2v-llava[test]"], [],
               ["plugins/t2v-llava/tests"]),
-    # The native transformers families on t2v-hf (PaliGemma, Gemma, Llama-3.2-Vision, ...): one environment.
-    "native": (TORCH_VISION, ["plugins/t2v-hf", "plugins/t2v-paligemma[test]", "plugins/t2v-gemma[test]",
+    # The native transformers families on t2v-hf (PaliGemma, Gemma, Llama-3.2-Vision, ...): one environment
+    # (Gemma 4 needs transformers >= 5.10.1, through t2v-gemma's gemma4 extra).
+    "native": (TORCH_VISION, ["plugins/t2v-hf", "plugins/t2v-paligemma[test]", "plugins/t2v-gemma[test,gemma4]",
                               "plugins/t2v-llama[test]", "plugins/t2v-perception-lm[test]"], [],
                ["plugins/t2v-paligemma/tests", "plugins/t2v-gemma/tests", "plugins/t2v-llama/tests",
                 "plugins/t2v-perception-lm/tests"]),

@@ -47,7 +47,8 @@ def test_registered_names():
     for name, (repo, _) in MODELS.items():
         spec = get_spec(name)
         assert spec.weights == (repo,) and repo.startswith("google/") and spec.plugin == "t2v-paligemma"
-        assert spec.question_template == QUESTION and spec.answer_template == "Yes" and spec.media == ("image",)
+        assert spec.question_template == QUESTION and spec.answer_template == "Yes"
+        assert spec.media == ("image", "video")
 
 
 def test_listing_imports_nothing_heavy():
@@ -97,3 +98,35 @@ def test_generate(offline, images):
     out = score.model.generate(images[:2], ["caption en", "answer en what is it?"], max_new_tokens=3)
     alone = score.model.generate(images[1:2], ["answer en what is it?"], max_new_tokens=3)
     assert len(out) == 2 and alone[0] == out[1]
+
+
+def side_by_side(frames, n, gap=10):
+    """The reference's concat video mode, built independently: ``n`` frames spread evenly over the video (first
+    and last included), left to right on a black canvas, ``gap`` pixels apart."""
+    import numpy as np
+    from PIL import Image
+
+    idx = [int(np.floor(x + 0.5)) for x in np.linspace(0, len(frames) - 1, n)]
+    h = frames[0].size[1]
+    parts = []
+    for k, i in enumerate(idx):
+        if k:
+            parts.append(np.zeros((h, gap, 3), dtype=np.uint8))
+        parts.append(np.asarray(frames[i]))
+    return Image.fromarray(np.concatenate(parts, axis=1))
+
+
+def test_video_as_frames_side_by_side(offline):
+    import numpy as np
+    from PIL import Image
+
+    from t2v_core.media import Video
+
+    rng = np.random.default_rng(7)
+    frames = [Image.fromarray(rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)) for _ in range(11)]
+    video = Video.from_frames(frames, fps=5.0)
+    score = t2v_core.VQAScore(model=NAMES[1], device="cpu", batch_size=2)
+    for n in (8, 3):
+        want = plain_scores(offline[1], [side_by_side(frames, n)], TEXTS[:2])
+        kwargs = {} if n == 8 else {"num_frames": n}  # 8 frames by default, as the reference's concat mode
+        assert rel(score(videos=[video], texts=TEXTS[:2], **kwargs), want) < 1e-5

@@ -22,17 +22,19 @@ TEXT_ONLY = {
     "llama-3.2-3b-instruct": "meta-llama/Llama-3.2-3B-Instruct",
     "llama-guard-3-1b": "meta-llama/Llama-Guard-3-1B",
 }
-GATED = "; gated repo: accept the licence on the hub and log in"
+GATED = "; videos as 8 frames side by side; gated repo: accept the licence on the hub and log in"
 
 
 @hookimpl
 def register_scorers(register):
     for name, (repo, description) in VISION.items():
-        register(ScorerSpec(name=name, kind="vqa", scorer="t2v_llama.scorer:MllamaScorer", media=("image",),
+        register(ScorerSpec(name=name, kind="vqa", scorer="t2v_llama.scorer:MllamaScorer",
+                            media=("image", "video"),
                             weights=(repo,), question_template=QUESTION, answer_template=ANSWER,
                             description=description + GATED))
     for name, (repo, description) in GUARD.items():
-        register(ScorerSpec(name=name, kind="vqa", scorer="t2v_llama.scorer:MllamaScorer", media=("image",),
+        register(ScorerSpec(name=name, kind="vqa", scorer="t2v_llama.scorer:MllamaScorer",
+                            media=("image", "video"),
                             weights=(repo,), question_template="{}", answer_template="unsafe",
                             description=description + ": a safety score, P('unsafe') for the image with the text as "
                                                       "the user turn (not VQAScore)" + GATED))

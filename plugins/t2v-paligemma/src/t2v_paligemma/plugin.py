@@ -27,9 +27,9 @@ def register_scorers(register):
             name=name,
             kind="vqa",
             scorer="t2v_paligemma.scorer:PaliGemmaScorer",
-            media=("image",),
+            media=("image", "video"),
             weights=(repo,),
             question_template=QUESTION,
             answer_template=ANSWER,
-            description=description + "; gated repo: accept the licence on the hub and log in",
+            description=description + "; videos as 8 frames side by side; gated repo: accept the licence on the hub and log in",
         ))

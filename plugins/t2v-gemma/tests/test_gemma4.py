@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 from gemma_testutils import NAME4, NAME4_12B, NAME4_E2B, REPO4, REPO4_12B, REPO4_E2B
+from t2v_hf.testing import record_prefix_reuse
 
 import t2v_core
 from t2v_core.media import Video
@@ -67,21 +68,11 @@ def test_gemma4_names_registered():
 
 @pytest.mark.parametrize("name,repo", [(NAME4, REPO4), (NAME4_E2B, REPO4_E2B), (NAME4_12B, REPO4_12B)])
 def test_gemma4_images_equal_plain_forward(offline4, images, monkeypatch, name, repo):
-    from t2v_hf import scorer as scorer_mod
-
     processor, model = load_plain(offline4[repo], unified=repo == REPO4_12B)
     want = torch.tensor([[plain_score(processor, model, [{"type": "image", "image": im}], t) for t in TEXTS]
                          for im in images])
     assert want.std() / want.mean() > 0.05  # scores depend on the image and the text
-    used = []
-    original = scorer_mod.HFVLMScorer._score_shared_prefix
-
-    def spy(self, *args, **kwargs):
-        row = original(self, *args, **kwargs)
-        used.append(row is not None)
-        return row
-
-    monkeypatch.setattr(scorer_mod.HFVLMScorer, "_score_shared_prefix", spy)
+    used = record_prefix_reuse(monkeypatch)
     score = t2v_core.VQAScore(model=name, device="cpu", batch_size=2)
     got = score(images=images, texts=TEXTS)
     assert used == [True] * len(images)  # the image prefix (past the sliding window) was reused

@@ -131,30 +131,12 @@ def test_generate(offline, images):
     assert len(out) == 2 and alone[0] == out[1]
 
 
-def side_by_side(frames, n, gap=10):
-    """The reference's concat video mode, built independently: ``n`` frames spread evenly over the video (first
-    and last included), left to right on a black canvas, ``gap`` pixels apart."""
-    import numpy as np
-    from PIL import Image
-
-    idx = [int(np.floor(x + 0.5)) for x in np.linspace(0, len(frames) - 1, n)]
-    h = frames[0].size[1]
-    parts = []
-    for k, i in enumerate(idx):
-        if k:
-            parts.append(np.zeros((h, gap, 3), dtype=np.uint8))
-        parts.append(np.asarray(frames[i]))
-    return Image.fromarray(np.concatenate(parts, axis=1))
-
-
 def test_video_as_frames_side_by_side(offline):
-    import numpy as np
-    from PIL import Image
+    from t2v_hf.testing import random_images, side_by_side
 
     from t2v_core.media import Video
 
-    rng = np.random.default_rng(7)
-    frames = [Image.fromarray(rng.integers(0, 256, (20, 24, 3), dtype=np.uint8)) for _ in range(11)]
+    frames = random_images([(20, 24)] * 11, seed=7)
     video = Video.from_frames(frames, fps=5.0)
     for kind, question, answer in (("vision", QUESTION, "Yes"), ("guard", "{}", "unsafe")):
         score = t2v_core.VQAScore(model=NAMES[kind], device="cpu", batch_size=2)

@@ -1,6 +1,8 @@
 """Registration only: this module is imported at discovery, so it imports nothing heavy."""
 
-from t2v_core import ScorerSpec, hookimpl
+from t2v_hf.registration import register_models
+
+from t2v_core import hookimpl
 
 # the reference's (v3.1 gemma3_model.py, gemma4_model.py) default templates
 QUESTION = 'Does this figure show "{}"? Please answer Yes or No.'
@@ -24,15 +26,7 @@ GEMMA4_MODELS = {
 
 @hookimpl
 def register_scorers(register):
-    for models, scorer in ((MODELS, "GemmaScorer"), (GEMMA4_MODELS, "Gemma4Scorer")):
-        for name, (repo, description) in models.items():
-            register(ScorerSpec(
-                name=name,
-                kind="vqa",
-                scorer=f"t2v_gemma.scorer:{scorer}",
-                media=("image", "video"),
-                weights=(repo,),
-                question_template=QUESTION,
-                answer_template=ANSWER,
-                description=description + "; videos as 10 timestamped frames",
-            ))
+    note = "; videos as 10 timestamped frames"
+    register_models(register, MODELS, scorer="t2v_gemma.scorer:GemmaScorer", question=QUESTION, answer=ANSWER, note=note)
+    register_models(register, GEMMA4_MODELS, scorer="t2v_gemma.scorer:Gemma4Scorer", question=QUESTION, answer=ANSWER,
+                    note=note)

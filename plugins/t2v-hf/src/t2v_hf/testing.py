@@ -381,3 +381,35 @@ def record_prefix_reuse(monkeypatch: Any) -> list[bool]:
 
     monkeypatch.setattr(scorer_mod.HFVLMScorer, "_score_shared_prefix", spy)
     return used
+
+
+def max_rel(a: Any, b: Any) -> float:
+    """The largest relative difference between two score tensors (float64)."""
+    import torch
+
+    a, b = torch.as_tensor(a, dtype=torch.float64), torch.as_tensor(b, dtype=torch.float64)
+    return float(((a - b).abs() / b.abs()).max())
+
+
+def check_scoring_paths(name: str, images: list[Any], texts: list[str], want: Any, monkeypatch: Any, *,
+                        prefix_reuse: bool = True, tol: float = 1e-5) -> Any:
+    """Assert that model ``name`` gives the M x N scores ``want`` (an independent computation) along every
+    path: M x N batched (through the shared prefix when ``prefix_reuse``, checked to be taken), pair by pair,
+    whole prompts batched, batch size 1, and media and texts in reversed order. Returns the M x N scores."""
+    import t2v_core
+
+    used = record_prefix_reuse(monkeypatch)
+    score = t2v_core.VQAScore(model=name, device="cpu", batch_size=2)
+    got = score(images=images, texts=texts)
+    if prefix_reuse:
+        assert used == [True] * len(images), f"the shared-prefix path was not taken: {used}"
+    assert max_rel(got, want) < tol, "M x N"
+    pairs = [score(images=[im], texts=[t])[0, 0] for im, t in zip(images, texts)]
+    assert max([max_rel(p, want[k, k]) for k, p in enumerate(pairs)]) < tol, "pair by pair"
+    whole = t2v_core.VQAScore(model=name, device="cpu", prefix_reuse=False, batch_size=4)
+    assert max_rel(whole(images=images, texts=texts), want) < tol, "whole prompts, left padded, batched"
+    one = t2v_core.VQAScore(model=name, device="cpu", batch_size=1)
+    assert max_rel(one(images=images, texts=texts), got) < tol, "batch size 1"
+    flipped = score(images=images[::-1], texts=texts[::-1])
+    assert max_rel(flipped.flip(0).flip(1), got) < tol, "reversed order"
+    return got

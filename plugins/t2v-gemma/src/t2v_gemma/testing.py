@@ -152,18 +152,19 @@ GEMMA4_NAMED_TOKENS = {
 }
 
 
-def build_tiny_gemma4(out_dir: str | Path, *, patch: int = 4, pooling: int = 2, hidden: int = 64,
-                      sliding_window: int = 16, vision_hidden: int = 32, vocab_size: int = 400,
+def build_tiny_gemma4(out_dir: str | Path, *, patch: int = 4, pooling: int = 2, soft_tokens: int = 70,
+                      hidden: int = 64, layers: int = 2, sliding_window: int = 16, vision_hidden: int = 32,
+                      vision_layers: int = 2, vocab_size: int = 400,
                       per_layer_hidden: int = 8, bidirectional_vision: bool = True,
                       chat_template: str = GEMMA4_CHAT_TEMPLATE, corpus: list[str] | None = None,
                       unified: bool = False, seed: int = 0, std: float = 0.15) -> Path:
     """Write a random-weight ``Gemma4ForConditionalGeneration`` (with ``Gemma4Processor``) to ``out_dir``, or
     with ``unified`` the 12B's encoder-free ``Gemma4UnifiedForConditionalGeneration`` (patches projected
     straight into the LM, no per-layer inputs):
-    one sliding-window layer (``sliding_window`` tokens) and one full layer with Gemma 4's proportional
-    rope, per-layer inputs (as E2B/E4B; ``per_layer_hidden=0`` turns them off), image tokens attending to each
-    other bidirectionally (``bidirectional_vision``, as the 31B), up to 70 soft tokens an image (the
-    processor's smallest budget; the real repos: 280)."""
+    ``layers - 1`` sliding-window layers (``sliding_window`` tokens) and one full layer with Gemma 4's
+    proportional rope, per-layer inputs (as E2B/E4B; ``per_layer_hidden=0`` turns them off), image tokens attending to each
+    other bidirectionally (``bidirectional_vision``, as the 31B), up to ``soft_tokens`` soft tokens an image
+    (70 is the processor's smallest budget; the real repos: 280)."""
     import torch
     import transformers as tf
     from t2v_hf.testing import _scale_weights, build_gemma_tokenizer
@@ -175,16 +176,17 @@ def build_tiny_gemma4(out_dir: str | Path, *, patch: int = 4, pooling: int = 2, 
     tokenizer = build_gemma_tokenizer(out, extra_special=special, extra_special_tokens=GEMMA4_NAMED_TOKENS,
                                       chat_template=chat_template, vocab_size=vocab_size, corpus=corpus)
     ids = {t: tokenizer.convert_tokens_to_ids(t) for t in special}
-    sizes = dict(patch_size=patch, max_soft_tokens=70, pooling_kernel_size=pooling)
+    sizes = dict(patch_size=patch, max_soft_tokens=soft_tokens, pooling_kernel_size=pooling)
     kind = "Gemma4Unified" if unified else "Gemma4"
     processor = getattr(tf, kind + "Processor")(
         feature_extractor=getattr(tf, kind + "AudioFeatureExtractor")(),
         image_processor=getattr(tf, kind + "ImageProcessor")(**sizes),
         video_processor=getattr(tf, kind + "VideoProcessor")(**sizes), tokenizer=tokenizer,
-        chat_template=chat_template, image_seq_length=70)
-    text = dict(vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=2 * hidden, num_hidden_layers=2,
-                num_attention_heads=4, num_key_value_heads=1, head_dim=16, global_head_dim=16,
-                sliding_window=sliding_window, layer_types=["sliding_attention", "full_attention"],
+        chat_template=chat_template, image_seq_length=soft_tokens)
+    text = dict(vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=2 * hidden,
+                num_hidden_layers=layers, num_attention_heads=4, num_key_value_heads=1, head_dim=16,
+                global_head_dim=16, sliding_window=sliding_window,
+                layer_types=["sliding_attention"] * (layers - 1) + ["full_attention"],
                 final_logit_softcapping=30.0, use_bidirectional_attention="vision" if bidirectional_vision else None,
                 pad_token_id=0, bos_token_id=2, eos_token_id=1)
     if unified:
@@ -192,7 +194,7 @@ def build_tiny_gemma4(out_dir: str | Path, *, patch: int = 4, pooling: int = 2, 
                       output_proj_dims=vision_hidden)
     else:
         text.update(vocab_size_per_layer_input=len(tokenizer), hidden_size_per_layer_input=per_layer_hidden)
-        vision = dict(hidden_size=vision_hidden, intermediate_size=2 * vision_hidden, num_hidden_layers=2,
+        vision = dict(hidden_size=vision_hidden, intermediate_size=2 * vision_hidden, num_hidden_layers=vision_layers,
                       num_attention_heads=2, num_key_value_heads=2, head_dim=16, patch_size=patch,
                       pooling_kernel_size=pooling, position_embedding_size=64)
     config = getattr(tf, kind + "Config")(text_config=text, vision_config=vision, audio_config=None,

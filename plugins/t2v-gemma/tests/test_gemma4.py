@@ -121,3 +121,13 @@ def test_gemma4_old_transformers_is_named(offline4, monkeypatch):
     monkeypatch.setattr(gemma_scorer, "transformers_version", lambda: (5, 10, 0))
     with pytest.raises(RuntimeError, match=r"gemma-4-12b-it.*needs transformers>=5\.10\.1"):
         t2v_core.VQAScore(model=NAME4_12B, device="cpu").model.load()
+
+
+def test_gemma4_generate_after_the_empty_channel(offline4, images):
+    score = t2v_core.VQAScore(model=NAME4_E2B, device="cpu")
+    out = score.model.generate(images[:2], ["Describe the image.", "What is it?"], max_new_tokens=3)
+    alone = score.model.generate(images[1:2], ["What is it?"], max_new_tokens=3)
+    assert len(out) == 2 and alone[0] == out[1]  # left padding changes nothing
+    # the prompt generation starts from is the scoring prompt: it already holds the closed empty channel
+    prepared = score.model.prepare(score.model.load_media([images[0]])[0])
+    assert score.model.render("What is it?", prepared).endswith(EMPTY_THOUGHT)

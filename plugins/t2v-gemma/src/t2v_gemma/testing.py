@@ -204,7 +204,7 @@ def build_tiny_gemma4(out_dir: str | Path, *, patch: int = 4, pooling: int = 2, 
                              audio_token_id=ids["<|audio|>"])
     model = getattr(tf, kind + "ForConditionalGeneration")(config)
     _scale_weights(model, std, seed)
-    # as the published generation configs: end of turn stops generation, sampling on by default
+    # in Gemma 3's form (the published Gemma 4 file is not available offline): end of turn stops generation
     model.generation_config = tf.GenerationConfig(bos_token_id=2, eos_token_id=[1, ids["<turn|>"]], pad_token_id=0,
                                                   do_sample=True, top_k=64, top_p=0.95, temperature=1.0)
     model.eval()

@@ -36,12 +36,13 @@ PLUGINS: dict[str, tuple[str, list[str], list[str], list[str]]] = {
     # Qwen on the reference's transformers 4.49 (video golden parity).
     "qwen-tf449": (TORCH_VISION, ["plugins/t2v-hf[test]", "plugins/t2v-qwen[test]"], ["transformers==4.49.0"],
                    ["plugins/t2v-hf/tests", "plugins/t2v-qwen/tests"]),
-    # LLaVA-1.5 / ShareGPT4V / LLaVA-1.6 (original layouts; reuses CLIP-FlanT5's projector and pad helpers) and
+    # LLaVA-1.5 / ShareGPT4V / LLaVA-1.6 (original layouts) and
     # LLaVA-OneVision on t2v-hf (its video processor needs torchvision).
     "llava": (TORCH_VISION, ["plugins/t2v-hf", "plugins/t2v-llava[test]"], [],
               ["plugins/t2v-llava/tests"]),
-    # The native transformers families on t2v-hf (PaliGemma, Gemma, Llama-3.2-Vision, ...): one environment.
-    "native": (TORCH_VISION, ["plugins/t2v-hf", "plugins/t2v-paligemma[test]", "plugins/t2v-gemma[test]",
+    # The native transformers families on t2v-hf (PaliGemma, Gemma, Llama-3.2-Vision, Molmo2, ...): one environment
+    # (Gemma 4 needs transformers >= 5.10.1, through t2v-gemma's gemma4 extra).
+    "native": (TORCH_VISION, ["plugins/t2v-hf", "plugins/t2v-paligemma[test]", "plugins/t2v-gemma[test,gemma4]",
                               "plugins/t2v-llama[test]", "plugins/t2v-perception-lm[test]", "plugins/t2v-molmo[test]"],
                [], ["plugins/t2v-paligemma/tests", "plugins/t2v-gemma/tests", "plugins/t2v-llama/tests",
                     "plugins/t2v-perception-lm/tests", "plugins/t2v-molmo/tests"]),

@@ -84,7 +84,8 @@ FIRST_PARTY: dict[str, tuple[str, ...]] = {
         [f"paligemma-3b-mix-{r}" for r in (224, 448, 896)]
         + [f"paligemma2-{s}-mix-{r}" for s in ("3b", "10b", "28b") for r in (224, 448)]
     ),
-    "t2v-gemma": ("gemma-3-4b-it", "gemma-3-12b-it", "gemma-3-27b-it"),
+    "t2v-gemma": ("gemma-3-4b-it", "gemma-3-12b-it", "gemma-3-27b-it", "gemma-4-e2b-it", "gemma-4-e4b-it",
+                  "gemma-4-12b-it", "gemma-4-26b-a4b-it", "gemma-4-31b-it"),
     "t2v-llama": (
         "llama-3.2-11b-vision",
         "llama-3.2-11b-vision-instruct",

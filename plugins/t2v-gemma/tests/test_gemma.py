@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 from gemma_testutils import NAME
+from t2v_hf.testing import check_scoring_paths
 
 import t2v_core
 from t2v_core.media import Video
@@ -67,32 +68,11 @@ def test_listing_imports_nothing_heavy():
 
 
 def test_images_equal_plain_forward(offline, images, monkeypatch):
-    from t2v_hf import scorer as scorer_mod
-
     processor, model = load_plain(offline)
     want = torch.tensor([[plain_score(processor, model, [{"type": "image", "image": im}], t) for t in TEXTS]
                          for im in images])
     assert want.std() / want.mean() > 0.05  # scores depend on the image and the text
-    used = []
-    original = scorer_mod.HFVLMScorer._score_shared_prefix
-
-    def spy(self, *args, **kwargs):
-        row = original(self, *args, **kwargs)
-        used.append(row is not None)
-        return row
-
-    monkeypatch.setattr(scorer_mod.HFVLMScorer, "_score_shared_prefix", spy)
-    score = t2v_core.VQAScore(model=NAME, device="cpu", batch_size=2)
-    got = score(images=images, texts=TEXTS)
-    assert used == [True] * len(images)  # the image prefix (past the sliding window) was reused
-    assert rel(got, want) < 1e-5
-    pairs = torch.stack([score(images=[im], texts=[t])[0, 0] for im, t in zip(images, TEXTS)])
-    assert rel(pairs, torch.diagonal(want)) < 1e-5  # whole prompts, one at a time
-    whole = t2v_core.VQAScore(model=NAME, device="cpu", prefix_reuse=False, batch_size=4)
-    assert rel(whole(images=images, texts=TEXTS), want) < 1e-5  # left-padded whole prompts, batched
-    one = t2v_core.VQAScore(model=NAME, device="cpu", batch_size=1)
-    assert rel(one(images=images, texts=TEXTS), got) < 1e-5  # batch-size independent
-
+    check_scoring_paths(NAME, images, TEXTS, want, monkeypatch)  # the image prefix (past the sliding window) reused
 
 def test_prompt_has_one_bos(offline, images):
     score = t2v_core.VQAScore(model=NAME, device="cpu")

@@ -2,34 +2,28 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from llama_testutils import REPOS
-from PIL import Image
-
-from t2v_core.testing import make_fake_hf_cache
+from t2v_hf.testing import build_fake_hub, random_images, use_fake_hub
 
 
 @pytest.fixture(scope="session")
 def tiny_hub(tmp_path_factory):
     from t2v_llama.testing import build_tiny_mllama
 
-    root = tmp_path_factory.mktemp("mllama")
-    folders = {}
-    for k, (kind, repo) in enumerate(REPOS.items()):
-        folders[kind] = build_tiny_mllama(root / kind, guard=kind == "guard", seed=k + 5)
-        make_fake_hf_cache(root / "hub", repo, folders[kind])
-    return root / "hub", folders
+    def build(kind, seed):
+        return lambda folder: build_tiny_mllama(folder, guard=kind == "guard", seed=seed)
+
+    return build_fake_hub(tmp_path_factory.mktemp("mllama"),
+                          {kind: (repo, build(kind, k + 5)) for k, (kind, repo) in enumerate(REPOS.items())})
 
 
 @pytest.fixture
 def offline(tiny_hub, monkeypatch):
-    monkeypatch.setenv("HF_HUB_CACHE", str(tiny_hub[0]))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    use_fake_hub(monkeypatch, tiny_hub[0])
     return tiny_hub[1]
 
 
 @pytest.fixture(scope="session")
 def images():
-    rng = np.random.default_rng(0)
-    return [Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)) for h, w in [(40, 50), (28, 28), (30, 70)]]
+    return random_images([(40, 50), (28, 28), (30, 70)], seed=0)

@@ -62,8 +62,9 @@ def test_registered_names():
     for name, (repo, _) in VISION.items():
         spec = get_spec(name)
         assert spec.weights == (repo,) and spec.question_template == QUESTION and spec.answer_template == "Yes"
-        assert spec.plugin == "t2v-llama" and spec.media == ("image",)
+        assert spec.plugin == "t2v-llama" and spec.media == ("image", "video")
     guard = get_spec("llama-guard-3-11b-vision")
+    assert guard.media == ("image", "video")
     assert guard.answer_template == "unsafe" and "safety score" in guard.description and set(GUARD) == {guard.name}
     assert set(TEXT_ONLY) == {"llama-3.2-1b", "llama-3.2-3b", "llama-3.2-1b-instruct", "llama-3.2-3b-instruct",
                               "llama-guard-3-1b"}
@@ -128,3 +129,18 @@ def test_generate(offline, images):
     out = score.model.generate(images[:2], ["Describe the image.", "What is it?"], max_new_tokens=3)
     alone = score.model.generate(images[1:2], ["What is it?"], max_new_tokens=3)
     assert len(out) == 2 and alone[0] == out[1]
+
+
+def test_video_as_frames_side_by_side(offline):
+    from t2v_hf.testing import random_images, side_by_side
+
+    from t2v_core.media import Video
+
+    frames = random_images([(20, 24)] * 11, seed=7)
+    video = Video.from_frames(frames, fps=5.0)
+    for kind, question, answer in (("vision", QUESTION, "Yes"), ("guard", "{}", "unsafe")):
+        score = t2v_core.VQAScore(model=NAMES[kind], device="cpu", batch_size=2)
+        for n in (8, 3):
+            want = plain_scores(offline[kind], [side_by_side(frames, n)], TEXTS[:2], question, answer)
+            kwargs = {} if n == 8 else {"num_frames": n}  # 8 frames by default, as the reference's concat mode
+            assert rel(score(videos=[video], texts=TEXTS[:2], **kwargs), want) < 1e-5

@@ -47,7 +47,8 @@ def test_registered_names():
     for name, (repo, _) in MODELS.items():
         spec = get_spec(name)
         assert spec.weights == (repo,) and repo.startswith("google/") and spec.plugin == "t2v-paligemma"
-        assert spec.question_template == QUESTION and spec.answer_template == "Yes" and spec.media == ("image",)
+        assert spec.question_template == QUESTION and spec.answer_template == "Yes"
+        assert spec.media == ("image", "video")
 
 
 def test_listing_imports_nothing_heavy():
@@ -97,3 +98,17 @@ def test_generate(offline, images):
     out = score.model.generate(images[:2], ["caption en", "answer en what is it?"], max_new_tokens=3)
     alone = score.model.generate(images[1:2], ["answer en what is it?"], max_new_tokens=3)
     assert len(out) == 2 and alone[0] == out[1]
+
+
+def test_video_as_frames_side_by_side(offline):
+    from t2v_hf.testing import random_images, side_by_side
+
+    from t2v_core.media import Video
+
+    frames = random_images([(30, 40)] * 11, seed=7)
+    video = Video.from_frames(frames, fps=5.0)
+    score = t2v_core.VQAScore(model=NAMES[1], device="cpu", batch_size=2)
+    for n in (8, 3):
+        want = plain_scores(offline[1], [side_by_side(frames, n)], TEXTS[:2])
+        kwargs = {} if n == 8 else {"num_frames": n}  # 8 frames by default, as the reference's concat mode
+        assert rel(score(videos=[video], texts=TEXTS[:2], **kwargs), want) < 1e-5

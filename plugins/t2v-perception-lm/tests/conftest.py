@@ -2,39 +2,32 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
-from PIL import Image
 from plm_testutils import REPO
-
-from t2v_core.testing import make_fake_hf_cache
+from t2v_hf.testing import build_fake_hub, random_images, use_fake_hub
 
 
 @pytest.fixture(scope="session")
 def tiny_hub(tmp_path_factory):
     from t2v_perception_lm.testing import build_tiny_perception_lm
 
-    root = tmp_path_factory.mktemp("plm")
-    folder = build_tiny_perception_lm(root / "plm", seed=9)
-    make_fake_hf_cache(root / "hub", REPO, folder)
-    return root / "hub", folder
+    hub, folders = build_fake_hub(tmp_path_factory.mktemp("plm"),
+                                  {"plm": (REPO, lambda f: build_tiny_perception_lm(f, seed=9))})
+    return hub, folders["plm"]
 
 
 @pytest.fixture
 def offline(tiny_hub, monkeypatch):
-    monkeypatch.setenv("HF_HUB_CACHE", str(tiny_hub[0]))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    use_fake_hub(monkeypatch, tiny_hub[0])
     return tiny_hub[1]
 
 
 @pytest.fixture(scope="session")
 def images():
-    rng = np.random.default_rng(0)
     # two shapes give different tile counts (thumbnail + 2 tiles, thumbnail + 1 tile)
-    return [Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)) for h, w in [(40, 90), (64, 64), (40, 90)]]
+    return random_images([(40, 90), (64, 64), (40, 90)], seed=0)
 
 
 @pytest.fixture(scope="session")
 def frames():
-    rng = np.random.default_rng(1)
-    return [Image.fromarray(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)) for _ in range(40)]
+    return random_images([(48, 64)] * 40, seed=1)

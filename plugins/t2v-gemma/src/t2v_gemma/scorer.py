@@ -12,9 +12,16 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
+from t2v_hf.loading import transformers_version
 from t2v_hf.scorer import HFVLMScorer, PreparedMedia
 
 from t2v_core.media import Video
+
+# What Gemma 4's generation prompt ends with when thinking is off: the thinking channel, opened and closed empty.
+EMPTY_THOUGHT = "<|channel>thought\n<channel|>"
+# First transformers release with each Gemma 4 architecture (5.10.0 shipped gemma4_unified but was yanked).
+GEMMA4_TRANSFORMERS = (5, 5, 0)
+GEMMA4_UNIFIED_TRANSFORMERS = (5, 10, 1)
 
 
 class GemmaScorer(HFVLMScorer):
@@ -35,3 +42,34 @@ class GemmaScorer(HFVLMScorer):
         meta = {"fps": info.fps, "total_num_frames": info.num_frames, "frames_indices": indices}
         labels = [self.frame_label(i, info.fps) for i in indices]
         return PreparedMedia("video", frames, meta, {}, frame_labels=labels)
+
+
+class Gemma4Scorer(GemmaScorer):
+    """Gemma 4 VQAScore: Gemma 3's prompt and video handling, the chat template rendered with thinking off
+    (``enable_thinking=False``), and the score read after the empty thinking channel, where the answer starts.
+
+    Whether the checkpoint's template writes the empty channel ``<|channel>thought\\n<channel|>`` after
+    ``<|turn>model\\n`` itself or leaves it to the model (earlier template revisions), the prompt ends with it,
+    so P(first answer token) is read at the answer's first position either way."""
+
+    #: names on the encoder-free Gemma4UnifiedForConditionalGeneration (a later transformers release)
+    unified: ClassVar[frozenset[str]] = frozenset({"gemma-4-12b-it"})
+
+    def load_model_and_processor(self, checkpoint: str, revision: str | None) -> None:
+        """As t2v-hf, after checking that the installed transformers ships the architecture."""
+        need = GEMMA4_UNIFIED_TRANSFORMERS if self.name in self.unified else GEMMA4_TRANSFORMERS
+        if transformers_version() < need:
+            import transformers
+
+            want = ".".join(map(str, need))
+            raise RuntimeError(f"model {self.name!r} needs transformers>={want} (its architecture is not in "
+                               f"transformers {transformers.__version__}); pip install 'transformers>={want}'")
+        super().load_model_and_processor(checkpoint, revision)
+
+    def chat_template_kwargs(self) -> dict[str, Any]:
+        """Thinking off, as the reference rendered it."""
+        return {"enable_thinking": False}
+
+    def finish_prompt(self, text: str) -> str:
+        """Close the (empty) thinking channel when the template leaves it to the model."""
+        return text if text.endswith(EMPTY_THOUGHT) else text + EMPTY_THOUGHT

@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from t2v_core.media import Image, Media, Video
+from t2v_core.media import Image, Media, Video, concat_frames
 from t2v_core.scorer import Scorer
 from t2v_core.templates import Templates
 
@@ -118,6 +118,9 @@ class HFVLMScorer(Scorer):
         logits_vocab_limit(): ``N`` to read scores from the first ``N`` logits only (the softmax and every
             read token run over rows ``0..N-1``); default ``None``, all rows. For conversions that padded
             the vocabulary (and ``lm_head``) with rows the original model never had.
+        video_side_by_side: ``True`` for image-only families: the default ``prepare_video`` lays the sampled
+            frames side by side, ``frame_gap`` pixels apart (black), into ONE image (the reference's "concat"
+            video mode), which is then scored as that image.
     """
 
     call_options: ClassVar[dict[str, Any]] = {"num_frames": 8, "fps": None}
@@ -132,6 +135,9 @@ class HFVLMScorer(Scorer):
     video_frame_label: ClassVar[str | None] = None
     #: images as one list per prompt (processors that take several images per prompt)
     nested_images: ClassVar[bool] = False
+    #: image-only families: a video becomes its sampled frames side by side in one image, frame_gap px apart
+    video_side_by_side: ClassVar[bool] = False
+    frame_gap: ClassVar[int] = 10
     #: constructor options this scorer accepts, with defaults (subclasses extend)
     init_options: ClassVar[dict[str, Any]] = {"checkpoint": None, "revision": None, "answer_likelihood": "first",
                                                "prefix_reuse": None, "attn_implementation": None, "alpha": None,
@@ -243,9 +249,13 @@ class HFVLMScorer(Scorer):
     def prepare_video(self, video: Video, num_frames: int | None = 8, fps: float | None = None,
                       **options: Any) -> PreparedMedia:
         """Sample a video (``fps`` if given, else ``num_frames`` uniformly) and describe the sampling; with
-        ``video_frame_label`` set, label each frame with its time in the source, ``round(index / fps, 2)``."""
+        ``video_frame_label`` set, label each frame with its time in the source, ``round(index / fps, 2)``;
+        with ``video_side_by_side``, return the frames side by side as one image."""
         clip = video.sample(fps=fps) if fps is not None else video.sample(num_frames=num_frames or 8)
         meta = {"fps": clip.source_fps, "total_num_frames": clip.total_frames, "frames_indices": list(clip.indices)}
+        if self.video_side_by_side:
+            canvas = concat_frames([self.prepare_image(f, **options) for f in clip.frames], gap=self.frame_gap)
+            return PreparedMedia("image", canvas, meta, {"side_by_side": len(clip.frames)})
         prepared = PreparedMedia("video", clip.frames, meta, {"sample_fps": clip.sample_fps})
         if self.video_frame_label is not None:
             prepared.data = [self.prepare_image(f, **options) for f in clip.frames]

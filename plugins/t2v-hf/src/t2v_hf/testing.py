@@ -314,3 +314,102 @@ def build_llama3_tokenizer(out_dir: str | Path, chat_template: str, *, extra_spe
     tokenizer.chat_template = chat_template
     tokenizer.save_pretrained(str(out))
     return tokenizer
+
+
+def build_fake_hub(root: str | Path, checkpoints: dict[Any, tuple[str, Any]]) -> tuple[Path, dict[Any, Path]]:
+    """Build tiny checkpoints and lay them out as an offline Hugging Face cache, for a family's conftest.
+
+    ``checkpoints`` maps a key to ``(repo id, build)``, where ``build(folder)`` writes a checkpoint into
+    ``folder`` (under ``root``) and returns it; each is then stored under its repo id in ``root / "hub"``.
+    Returns the cache folder and ``{key: checkpoint folder}``."""
+    from t2v_core.testing import make_fake_hf_cache
+
+    root = Path(root)
+    folders = {}
+    for k, (key, (repo, build)) in enumerate(checkpoints.items()):
+        folders[key] = Path(build(root / f"ckpt{k}"))
+        make_fake_hf_cache(root / "hub", repo, folders[key])
+    return root / "hub", folders
+
+
+def use_fake_hub(monkeypatch: Any, hub: str | Path) -> None:
+    """Point the Hugging Face libraries at the fake cache ``hub`` with downloads off, for one test (pytest's
+    ``monkeypatch`` undoes it)."""
+    monkeypatch.setenv("HF_HUB_CACHE", str(hub))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
+def random_images(shapes: list[tuple[int, int]], seed: int = 0) -> list[Any]:
+    """Random RGB PIL images of the given ``(height, width)`` shapes (a seeded generator: the same each run)."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    return [Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)) for h, w in shapes]
+
+
+def side_by_side(frames: list[Any], num_frames: int, gap: int = 10) -> Any:
+    """The reference's concat video mode, written independently of the scorer (for tests): ``num_frames``
+    frames spread evenly over ``frames`` (first and last included, indices rounded half up), left to right on
+    a black canvas, ``gap`` pixels apart. Frames must share one height."""
+    import numpy as np
+    from PIL import Image
+
+    idx = [int(np.floor(x + 0.5)) for x in np.linspace(0, len(frames) - 1, num_frames)]
+    h = frames[0].size[1]
+    parts = []
+    for k, i in enumerate(idx):
+        if k:
+            parts.append(np.zeros((h, gap, 3), dtype=np.uint8))
+        parts.append(np.asarray(frames[i]))
+    return Image.fromarray(np.concatenate(parts, axis=1))
+
+
+def record_prefix_reuse(monkeypatch: Any) -> list[bool]:
+    """Record, for every media item the scorer tries to score through a shared prefix, whether it did (``True``)
+    or fell back to whole prompts (``False``); returns the list the calls append to (pytest's ``monkeypatch``
+    restores the scorer afterwards)."""
+    from t2v_hf import scorer as scorer_mod
+
+    used: list[bool] = []
+    original = scorer_mod.HFVLMScorer._score_shared_prefix
+
+    def spy(self: Any, *args: Any, **kwargs: Any) -> Any:
+        row = original(self, *args, **kwargs)
+        used.append(row is not None)
+        return row
+
+    monkeypatch.setattr(scorer_mod.HFVLMScorer, "_score_shared_prefix", spy)
+    return used
+
+
+def max_rel(a: Any, b: Any) -> float:
+    """The largest relative difference between two score tensors (float64)."""
+    import torch
+
+    a, b = torch.as_tensor(a, dtype=torch.float64), torch.as_tensor(b, dtype=torch.float64)
+    return float(((a - b).abs() / b.abs()).max())
+
+
+def check_scoring_paths(name: str, images: list[Any], texts: list[str], want: Any, monkeypatch: Any, *,
+                        prefix_reuse: bool = True, tol: float = 1e-5) -> Any:
+    """Assert that model ``name`` gives the M x N scores ``want`` (an independent computation) along every
+    path: M x N batched (through the shared prefix when ``prefix_reuse``, checked to be taken), pair by pair,
+    whole prompts batched, batch size 1, and media and texts in reversed order. Returns the M x N scores."""
+    import t2v_core
+
+    used = record_prefix_reuse(monkeypatch)
+    score = t2v_core.VQAScore(model=name, device="cpu", batch_size=2)
+    got = score(images=images, texts=texts)
+    if prefix_reuse:
+        assert used == [True] * len(images), f"the shared-prefix path was not taken: {used}"
+    assert max_rel(got, want) < tol, "M x N"
+    pairs = [score(images=[im], texts=[t])[0, 0] for im, t in zip(images, texts)]
+    assert max([max_rel(p, want[k, k]) for k, p in enumerate(pairs)]) < tol, "pair by pair"
+    whole = t2v_core.VQAScore(model=name, device="cpu", prefix_reuse=False, batch_size=4)
+    assert max_rel(whole(images=images, texts=texts), want) < tol, "whole prompts, left padded, batched"
+    one = t2v_core.VQAScore(model=name, device="cpu", batch_size=1)
+    assert max_rel(one(images=images, texts=texts), got) < tol, "batch size 1"
+    flipped = score(images=images[::-1], texts=texts[::-1])
+    assert max_rel(flipped.flip(0).flip(1), got) < tol, "reversed order"
+    return got

@@ -1,6 +1,8 @@
 """Registration only: this module is imported at discovery, so it imports nothing heavy."""
 
-from t2v_core import ScorerSpec, hookimpl
+from t2v_hf.registration import register_models
+
+from t2v_core import hookimpl
 
 # the reference's (880a5b8 llama32_model.py) default templates
 QUESTION = 'Does this image show "{}"? Answer the question with Yes or No'
@@ -22,21 +24,16 @@ TEXT_ONLY = {
     "llama-3.2-3b-instruct": "meta-llama/Llama-3.2-3B-Instruct",
     "llama-guard-3-1b": "meta-llama/Llama-Guard-3-1B",
 }
-GATED = "; gated repo: accept the licence on the hub and log in"
+GATED = "; videos as 8 frames side by side; gated repo: accept the licence on the hub and log in"
 
 
 @hookimpl
 def register_scorers(register):
-    for name, (repo, description) in VISION.items():
-        register(ScorerSpec(name=name, kind="vqa", scorer="t2v_llama.scorer:MllamaScorer", media=("image",),
-                            weights=(repo,), question_template=QUESTION, answer_template=ANSWER,
-                            description=description + GATED))
-    for name, (repo, description) in GUARD.items():
-        register(ScorerSpec(name=name, kind="vqa", scorer="t2v_llama.scorer:MllamaScorer", media=("image",),
-                            weights=(repo,), question_template="{}", answer_template="unsafe",
-                            description=description + ": a safety score, P('unsafe') for the image with the text as "
-                                                      "the user turn (not VQAScore)" + GATED))
-    for name, repo in TEXT_ONLY.items():
-        register(ScorerSpec(name=name, kind="vqa", scorer="t2v_llama.scorer:TextOnlyScorer", media=("image",),
-                            weights=(repo,), question_template=QUESTION, answer_template=ANSWER,
-                            description="text-only checkpoint: cannot score images (use a -vision model)"))
+    scorer = "t2v_llama.scorer:MllamaScorer"
+    register_models(register, VISION, scorer=scorer, question=QUESTION, answer=ANSWER, note=GATED)
+    register_models(register, GUARD, scorer=scorer, question="{}", answer="unsafe",
+                    note=": a safety score, P('unsafe') for the image with the text as the user turn (not VQAScore)"
+                         + GATED)
+    register_models(register, {name: (repo, "text-only checkpoint: cannot score images (use a -vision model)")
+                               for name, repo in TEXT_ONLY.items()},
+                    scorer="t2v_llama.scorer:TextOnlyScorer", question=QUESTION, answer=ANSWER, media=("image",))

@@ -22,12 +22,15 @@ class TextOnlyModelError(T2VError, ValueError):
 
 
 class MllamaScorer(HFVLMScorer):
-    """Llama-3.2-Vision VQAScore and Llama-Guard-3-Vision's safety score (images). Options as t2v-hf's;
+    """Llama-3.2-Vision VQAScore and Llama-Guard-3-Vision's safety score (images; videos as frames side by
+    side in one image). Options as t2v-hf's;
     ``prefix_reuse=True`` is refused (cross-attention masks)."""
 
     model_class: ClassVar[str | None] = "MllamaForConditionalGeneration"
     prefix_reuse: ClassVar[bool] = False
     nested_images: ClassVar[bool] = True
+    #: image-only: a video is ``num_frames`` (default 8) frames side by side, 10 px apart, as the reference
+    video_side_by_side: ClassVar[bool] = True
 
     def check_options(self) -> str:
         """t2v-hf's checks, and no prefix reuse."""

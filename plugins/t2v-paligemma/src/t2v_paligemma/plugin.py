@@ -1,6 +1,8 @@
 """Registration only: this module is imported at discovery, so it imports nothing heavy."""
 
-from t2v_core import ScorerSpec, hookimpl
+from t2v_hf.registration import register_models
+
+from t2v_core import hookimpl
 
 # the reference's (880a5b8) default templates
 QUESTION = 'Does this figure show "{}"? Please answer yes or no.'
@@ -22,14 +24,5 @@ MODELS = {
 
 @hookimpl
 def register_scorers(register):
-    for name, (repo, description) in MODELS.items():
-        register(ScorerSpec(
-            name=name,
-            kind="vqa",
-            scorer="t2v_paligemma.scorer:PaliGemmaScorer",
-            media=("image",),
-            weights=(repo,),
-            question_template=QUESTION,
-            answer_template=ANSWER,
-            description=description + "; gated repo: accept the licence on the hub and log in",
-        ))
+    register_models(register, MODELS, scorer="t2v_paligemma.scorer:PaliGemmaScorer", question=QUESTION, answer=ANSWER,
+                    note="; videos as 8 frames side by side; gated repo: accept the licence on the hub and log in")

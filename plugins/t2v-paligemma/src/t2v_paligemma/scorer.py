@@ -16,11 +16,13 @@ from t2v_hf.scorer import HFVLMScorer, PreparedMedia
 
 
 class PaliGemmaScorer(HFVLMScorer):
-    """PaliGemma VQAScore (images). Options as t2v-hf's; ``prefix_reuse`` and ``answer_likelihood="full"``
+    """PaliGemma VQAScore (images; videos as frames side by side in one image). Options as t2v-hf's; ``prefix_reuse`` and ``answer_likelihood="full"``
     are refused (prefix-LM attention; the processor appends ``"\\n"`` after whatever text it gets)."""
 
     model_class: ClassVar[str | None] = "PaliGemmaForConditionalGeneration"
     prefix_reuse: ClassVar[bool] = False
+    #: image-only: a video is ``num_frames`` (default 8) frames side by side, 10 px apart, as the reference
+    video_side_by_side: ClassVar[bool] = True
 
     def check_options(self) -> str:
         """t2v-hf's checks, then the two options PaliGemma cannot honour."""

@@ -1,6 +1,8 @@
 """Registration only: this module is imported at discovery, so it imports nothing heavy."""
 
-from t2v_core import ScorerSpec, hookimpl
+from t2v_hf.registration import register_models
+
+from t2v_core import hookimpl
 
 # the reference's (880a5b8 perceptionlm_model.py) default templates
 QUESTION = 'Does this image show "{}"? Answer the question with Yes or No'
@@ -15,15 +17,6 @@ MODELS = {
 
 @hookimpl
 def register_scorers(register):
-    for name, (repo, description) in MODELS.items():
-        register(ScorerSpec(
-            name=name,
-            kind="vqa",
-            scorer="t2v_perception_lm.scorer:PerceptionLMScorer",
-            media=("image", "video"),
-            weights=(repo,),
-            question_template=QUESTION,
-            answer_template=ANSWER,
-            description=description + "; images (tiled) and native video (num_frames=32 default); gated repo: "
-                                      "accept the licence on the hub and log in",
-        ))
+    register_models(register, MODELS, scorer="t2v_perception_lm.scorer:PerceptionLMScorer", question=QUESTION,
+                    answer=ANSWER, note="; images (tiled) and native video (num_frames=32 default); gated repo: "
+                                        "accept the licence on the hub and log in")

@@ -85,6 +85,10 @@ FIRST_PARTY: dict[str, tuple[str, ...]] = {
         + [f"paligemma2-{s}-mix-{r}" for s in ("3b", "10b", "28b") for r in (224, 448)]
     ),
     "t2v-gemma": ("gemma-3-4b-it", "gemma-3-12b-it", "gemma-3-27b-it"),
+    "t2v-tarsier": (
+        "tarsier2-7b",
+        "tarsier-recap-7b",
+    ),
     "t2v-llama": (
         "llama-3.2-11b-vision",
         "llama-3.2-11b-vision-instruct",

@@ -75,3 +75,16 @@ def test_native_positions_would_not_match(golden, hub):
     got = score(videos=golden["video_paths"], texts=golden["texts"])
     assert rel(got, golden["matrix"]) > 1e-3
     assert torch.isfinite(got).all()
+
+
+def test_pre_resize_is_the_references(golden, hub):
+    # a per-frame cap below the fixtures' frame sizes: Tarsier's own resize runs before the image processor
+    score = t2v_core.VQAScore(model="tarsier2-7b", device="cpu", max_pixels=3000)
+    for v, path in zip(golden["videos"], golden["video_paths"]):
+        ref = golden["pre_resize"][v]
+        patches, grid = score.model.prepare(load_media(path)).data
+        assert [list(grid)] == ref["image_grid_thw"]
+        assert abs(float(patches.double().sum()) - ref["pixel_values_sum"]) < 1e-6 * ref["pixel_values_abs_sum"]
+        assert abs(float(patches.double().abs().sum()) - ref["pixel_values_abs_sum"]) < 1e-6 * ref["pixel_values_abs_sum"]
+    default = t2v_core.VQAScore(model="tarsier2-7b", device="cpu")
+    assert list(default.model.prepare(load_media(golden["video_paths"][0])).data[1]) == [16, 4, 6]

@@ -57,3 +57,22 @@ def test_conformance_kit(golden, hub):
     score = t2v_core.VQAScore(model="tarsier2-7b", device="cpu")
     report = check_scorer(score, images=golden["video_paths"], texts=golden["texts"][:2])
     assert report["max_pairwise_rel_dev"] < 1e-5
+
+
+def test_missing_weights_give_the_cores_error(tmp_path):
+    # (the core's check_offline_error also probes `t2v score --image`, which a video-only model refuses first)
+    from t2v_core.errors import WeightsNotFoundError, weights_missing_message
+    from t2v_core.frontend import get_score_model
+    from t2v_core.testing import offline_hf_cache
+
+    for name, repo in NAMES.items():
+        with offline_hf_cache(tmp_path), pytest.raises(WeightsNotFoundError) as e:
+            get_score_model(name, device="cpu")
+        assert str(e.value) == weights_missing_message(name, repo, offline=True)
+        assert "t2v download" in str(e.value) and repo in str(e.value)
+
+
+def test_generation_runs_on_tarsier_positions(golden, hub):
+    score = t2v_core.VQAScore(model="tarsier2-7b", device="cpu")
+    out = score.model.generate(golden["video_paths"][:1], ["Describe the video."], max_new_tokens=3)
+    assert isinstance(out, list) and len(out) == 1 and isinstance(out[0], str)

@@ -94,3 +94,15 @@ def test_template_without_repeated_image_tokens_is_refused(tmp_path):
     assert one_pad != raw
     with pytest.raises(ValueError, match="num_vision_tokens"):
         build(variant(tmp_path, template=one_pad))
+
+
+def test_config_as_the_references_save_pretrained_writes_it(tmp_path, golden):
+    # the repos' config.json was written by Tarsier's own LlavaConfig.save_pretrained (every legacy
+    # PretrainedConfig field in the sub-configs): the same checkpoint with that file scores the same
+    from tarsier_testutils import FIXTURES, rel
+
+    saved = json.loads((FIXTURES / "config_as_saved_by_reference.json").read_text())
+    assert "add_cross_attention" in saved["text_config"] and "auto_map" in saved["vision_config"]
+    folder = variant(tmp_path, config=lambda raw: (raw.clear(), raw.update(saved)))
+    score = build(folder)
+    assert rel(score(videos=golden["video_paths"], texts=golden["texts"]), golden["matrix"]) < 1e-4

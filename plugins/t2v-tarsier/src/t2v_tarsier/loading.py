@@ -93,7 +93,9 @@ def native_config(raw: dict[str, Any], source: str) -> Any:
     if vision.get("hidden_size") != text.get("hidden_size"):
         raise TarsierLayoutError(f"{source}: vision_config.hidden_size {vision.get('hidden_size')} is not the LM's "
                                  f"hidden_size {text.get('hidden_size')}: the merger output cannot feed the LM")
-    text_kwargs = {k: _int_if_integral(v) for k, v in text.items() if k not in _DROP}
+    # a vision_config inside text_config (a Qwen2VLConfig dump) is not what Tarsier builds its tower from:
+    # the top-level one is
+    text_kwargs = {k: _int_if_integral(v) for k, v in text.items() if k not in _DROP and k != "vision_config"}
     vision_kwargs = {k: _int_if_integral(v) for k, v in vision.items() if k not in _DROP}
     return Qwen2VLConfig(**text_kwargs, vision_config=vision_kwargs, architectures=["Qwen2VLForConditionalGeneration"])
 

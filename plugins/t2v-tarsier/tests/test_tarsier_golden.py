@@ -13,7 +13,11 @@ from t2v_core.media import load_media
 
 @pytest.mark.parametrize("name", ["tarsier2-7b", "tarsier-recap-7b"])
 def test_m_by_n_matches_golden(golden, hub, name):
+    import hashlib
+
     score = t2v_core.VQAScore(model=name, device="cpu")
+    repo = score.spec.weights[0]
+    assert score.provenance["weights_revision"] == hashlib.sha1(repo.encode()).hexdigest()  # the fake snapshot
     got = score(videos=golden["video_paths"], texts=golden["texts"])
     assert tuple(got.shape) == (2, 3)
     assert rel(got, golden["matrix"]) < 1e-4

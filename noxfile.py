@@ -46,6 +46,9 @@ PLUGINS: dict[str, tuple[str, list[str], list[str], list[str]]] = {
                               "plugins/t2v-llama[test]", "plugins/t2v-perception-lm[test]", "plugins/t2v-molmo[test]"],
                [], ["plugins/t2v-paligemma/tests", "plugins/t2v-gemma/tests", "plugins/t2v-llama/tests",
                     "plugins/t2v-perception-lm/tests", "plugins/t2v-molmo/tests"]),
+    # Tarsier2 on the native Qwen2-VL class (load-time key mapping); own numpy/PIL preprocessing, so no
+    # torchvision. decord comes with the [test] extra, for the backend parity test.
+    "tarsier": (TORCH_CPU, ["plugins/t2v-hf", "plugins/t2v-tarsier[test]"], [], ["plugins/t2v-tarsier/tests"]),
     "internvl": (TORCH_VISION, ["plugins/t2v-hf", "plugins/t2v-internvl[test]"], [], ["plugins/t2v-internvl/tests"]),
     # open_clip imports torchvision.
     "openclip": (TORCH_VISION, ["plugins/t2v-openclip[test]"], [], ["plugins/t2v-openclip/tests"]),

@@ -86,6 +86,10 @@ FIRST_PARTY: dict[str, tuple[str, ...]] = {
     ),
     "t2v-gemma": ("gemma-3-4b-it", "gemma-3-12b-it", "gemma-3-27b-it", "gemma-4-e2b-it", "gemma-4-e4b-it",
                   "gemma-4-12b-it", "gemma-4-26b-a4b-it", "gemma-4-31b-it"),
+    "t2v-tarsier": (
+        "tarsier2-7b",
+        "tarsier-recap-7b",
+    ),
     "t2v-llama": (
         "llama-3.2-11b-vision",
         "llama-3.2-11b-vision-instruct",

@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 import torch
 from fake_ivid2 import HD_REPO, REPO, write_ivid2_repo
+from fake_repo import fake_hub
 from PIL import Image
 
 import t2v_core
 from t2v_core.media import load_media
-from t2v_core.testing import make_fake_hf_cache, offline_hf_cache, write_video
+from t2v_core.testing import write_video
 
 NAME = "internvideo2-chat-8b"
 Q = 'Does this figure show "{}"? Please answer yes or no.'
@@ -24,13 +25,11 @@ pytestmark = pytest.mark.timeout(900)
 def world(tmp_path_factory, worker_specs):
     root = tmp_path_factory.mktemp("ivid2")
     folder = write_ivid2_repo(root / "repo")
-    make_fake_hf_cache(root / "hub", REPO, folder)
     hd = write_ivid2_repo(root / "hd", seed=1)
-    make_fake_hf_cache(root / "hub", HD_REPO, hd)
     rng = np.random.default_rng(11)
     video = write_video(root / "clip.mp4", [rng.integers(0, 256, (48, 64, 3), dtype=np.uint8) for _ in range(30)],
                         fps=10)
-    with offline_hf_cache(root / "hub"):
+    with fake_hub(root, {REPO: folder, HD_REPO: hd}):
         yield {"folder": folder, "hd": hd, "video": video}
 
 

@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from test_internvl_layouts import TEXTS, _images, _remote_ref, remote_plain  # noqa: F401 - a fixture
+from test_internvl_layouts import TEXTS, _images, _remote_ref
+from test_internvl_layouts import remote_plain as _remote_plain
 
 import t2v_core
 from t2v_core import isolated, registry, workers
@@ -25,6 +26,7 @@ from t2v_core.media import Video
 from t2v_core.testing import offline_hf_cache
 
 NAME = "internvl2-1b"
+remote_plain = _remote_plain  # the fixture, shared with the in-process tests
 pytestmark = pytest.mark.timeout(900)
 
 

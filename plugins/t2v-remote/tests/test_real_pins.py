@@ -43,8 +43,17 @@ def _ivid2(tmp_path, image):
     return REPO, folder, lambda t: test_ivid2._direct(folder, [image], test_ivid2.Q.format(t))
 
 
+def _ivid2_internlm(tmp_path, image):
+    import test_ivid2
+    from fake_ivid2 import INTERNLM_REPO, write_ivid2_internlm_repo
+
+    folder = write_ivid2_internlm_repo(tmp_path / "repo")
+    return INTERNLM_REPO, folder, lambda t: test_ivid2._direct_hd(folder, [image], test_ivid2.Q.format(t))
+
+
 @pytest.mark.parametrize("name,build", [("internlmxcomposer25-7b", _xc25), ("molmo-7b-d-0924", _molmo),
-                                        ("internvideo2-chat-8b", _ivid2)])
+                                        ("internvideo2-chat-8b", _ivid2),
+                                        ("internvideo2-chat-8b-internlm", _ivid2_internlm)])
 def test_the_real_pins_environment_scores_the_fake_repo(name, build, tmp_path, monkeypatch):
     monkeypatch.setenv("T2V_PLUGINS", "remote")
     monkeypatch.setenv(workers.ENV_VAR, os.environ.get("T2V_REMOTE_ENVS") or str(tmp_path / "envs"))

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -33,16 +32,8 @@ os.environ["T2V_ENVS_DIR"] = str(ROOT / "envs")
 os.environ.setdefault("T2V_PROGRESS", "0")
 
 import numpy as np  # noqa: E402
+from bench_workers import _timed  # noqa: E402 - the same median timer
 from PIL import Image  # noqa: E402
-
-
-def _timed(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def main() -> None:

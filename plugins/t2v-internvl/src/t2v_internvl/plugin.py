@@ -84,7 +84,7 @@ def specs() -> list[ScorerSpec]:
         options: dict[str, Any] = {"remote_only": how == "remote"}
         # InternVL2's system messages differ per size; the remote code knows its own (None = the model's).
         options["system_prompt"] = None if name.startswith("internvl2-") else SYSTEM_25
-        suffix = {"remote": " [needs trust_remote_code=True]", "mapped": " [original weights mapped to native]",
+        suffix = {"remote": " [needs trust_remote_code=True; on transformers 5 runs in a pinned worker environment]", "mapped": " [original weights mapped to native]",
                   "hf": ""}[how]
         out.append(ScorerSpec(name=name, kind="vqa", scorer=SCORER, media=("image", "video"), weights=(repo,),
                               aliases=_aliases(name), question_template=QUESTION, answer_template=ANSWER,

@@ -109,6 +109,7 @@ FIRST_PARTY: dict[str, tuple[str, ...]] = {
         "internlmxcomposer25-7b",
         "internvideo2-chat-8b",
         "internvideo2-chat-8b-hd",
+        "internvideo2-chat-8b-internlm",
         "molmo-72b-0924",
         "molmo-7b-d-0924",
         "molmo-7b-o-0924",

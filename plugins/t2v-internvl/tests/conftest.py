@@ -30,8 +30,8 @@ REMOTE_REPO = "OpenGVLab/InternVL2-1B"
 def checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Build every tiny checkpoint once: native, original layout (mapped), and remote code."""
     from internvl_original_layout import write_original_layout
-    from internvl_remote_repo import write_remote_repo
     from t2v_internvl.testing import build_internvl_hf
+    from t2v_internvl.testing_remote import write_remote_repo
 
     root = tmp_path_factory.mktemp("internvl")
     native = build_internvl_hf(root / "native", seed=0)

@@ -16,3 +16,8 @@ def test_benchmark_script_runs_and_agrees():
     assert len(devs) == 4 and max(devs) < 1e-4, out  # images 2 x 2, 2 x 1, 1 x 2 and videos 2 x 2
     assert all(f"images {s}:" in out for s in ("2 x 2", "2 x 1", "1 x 2")) and "videos 2 x 2" in out, out
     assert "summary:" in out
+
+
+def test_worker_benchmark_script_runs_and_agrees():
+    out = run_benchmark_script("bench_internvl_worker.py", "--calls", "2", "--images", "2", "--texts", "2")
+    assert "largest relative score difference" in out and "overhead" in out

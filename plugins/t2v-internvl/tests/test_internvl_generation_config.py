@@ -74,6 +74,6 @@ def test_processors_see_no_prompt_ids_and_id_free_ones_still_apply(configured, m
 
 
 def test_remote_code_uses_its_language_models_generation_config(get_score):
-    score = get_score("internvl2-1b", trust_remote_code=True)
+    score = get_score("internvl2-1b", trust_remote_code=True, isolated=False)
     assert score.model.generation_model() is score.model.ivl.model.language_model
     assert score.model.read_processors.generation_input == "embeds"

@@ -36,7 +36,7 @@ def test_remote_code_is_refused_without_trust_remote_code(offline_hub):
     import t2v_core
 
     with pytest.raises(RemoteCodeRequiredError, match="trust_remote_code=True") as info:
-        t2v_core.VQAScore(model="internvl2-1b", device="cpu")
+        t2v_core.VQAScore(model="internvl2-1b", device="cpu", isolated=False)
     assert "'internvl2-1b'" in str(info.value) and "remote code" in str(info.value)
 
 
@@ -65,7 +65,7 @@ def _remote_ref(model, tok, pixels: torch.Tensor, user: str) -> float:
 
 def test_remote_code_path_matches_its_own_forward(get_score, remote_plain):
     model, tok = remote_plain
-    score = get_score("internvl2-1b", trust_remote_code=True)
+    score = get_score("internvl2-1b", trust_remote_code=True, isolated=False)  # in-process despite the pins
     assert score.model.ivl.layout == "remote"
     images = _images()
     frames = [Image.fromarray(f) for f in np.random.default_rng(2).integers(0, 256, (9, 30, 30, 3), dtype=np.uint8)]
@@ -91,7 +91,7 @@ def test_refusals_happen_before_download_and_name_the_reason(offline_hub, checkp
 
     # not in the cache: refused at once, not after a download
     with pytest.raises(RemoteCodeRequiredError, match="defined only in that code"):
-        t2v_core.VQAScore(model="internvl2-40b", device="cpu")
+        t2v_core.VQAScore(model="internvl2-40b", device="cpu", isolated=False)
     # an original-layout checkpoint on a Qwen2 model but another conversation template cannot be mapped
     with pytest.raises(RemoteCodeRequiredError, match="'Hermes-2'"):
         t2v_core.VQAScore(model="internvl2.5-1b", device="cpu", checkpoint=str(checkpoints["remote"]))

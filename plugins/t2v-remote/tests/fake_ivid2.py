@@ -1,10 +1,11 @@
-"""A fake remote-code InternVideo2-Chat-8B repository: the entry points the reference calls, at toy size.
+"""Fake remote-code InternVideo2-Chat repositories (8B, HD, InternLM2.5): the entry points called, at toy size.
 
 Laid out like ``OpenGVLab/InternVideo2-Chat-8B``: ``config.json`` with an ``auto_map`` to
 ``configuration_videochat2.VideoChat2Config`` / ``modeling_videochat2.InternVideo2_VideoChat2``, a model with
 ``pad_text_embeds(input_ids, image, video, image_idx, video_idx)`` and a language model at ``model.lm``, and a
 BOS-adding tokenizer. Toy computation: 96 learned query embeddings plus the clip's patch-convolution features
-averaged over frames and patches, written where ``image_idx`` is true.
+averaged over frames and patches, written where ``image_idx`` is true. The InternLM2.5 one adds the remote
+tokenizer (``tokenization_internlm2.InternLM2Tokenizer`` in the tokenizer config's ``auto_map``).
 """
 
 from __future__ import annotations
@@ -12,18 +13,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from fake_repo import config_py, lm_config, save_remote_repo
 from fake_xc25 import build_tokenizer
 
 REPO = "OpenGVLab/InternVideo2-Chat-8B"
 HD_REPO = "OpenGVLab/InternVideo2_chat_8B_HD"
+INTERNLM_REPO = "OpenGVLab/InternVideo2_Chat_8B_InternLM2_5"
 
-CONFIG_PY = '''
-from transformers import Qwen2Config
-
-
-class VideoChat2Config(Qwen2Config):
-    model_type = "videochat2"
-'''
+CONFIG_PY = config_py("VideoChat2Config", "videochat2")
 
 MODELING_PY = '''
 import torch
@@ -61,29 +58,34 @@ class InternVideo2_VideoChat2(PreTrainedModel):
 
 def write_ivid2_repo(out: Path, seed: int = 0) -> Path:
     """Write the code files, the tokenizer and random weights (saved through the remote classes)."""
-    import torch
-    from transformers import AutoConfig, AutoModel
-
     out.mkdir(parents=True, exist_ok=True)
-    (out / "configuration_videochat2.py").write_text(CONFIG_PY)
-    (out / "modeling_videochat2.py").write_text(MODELING_PY)
     tok = build_tokenizer(out)
     auto_map = {"AutoConfig": "configuration_videochat2.VideoChat2Config",
                 "AutoModel": "modeling_videochat2.InternVideo2_VideoChat2"}
     config = {"model_type": "videochat2", "architectures": ["InternVideo2_VideoChat2"], "auto_map": auto_map,
-              "vocab_size": len(tok), "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
-              "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 512,
-              "tie_word_embeddings": False, "bos_token_id": 0, "eos_token_id": 1}
-    (out / "config.json").write_text(json.dumps(config, indent=1))
-    cfg = AutoConfig.from_pretrained(out, trust_remote_code=True)
-    torch.manual_seed(seed)
-    model = AutoModel.from_config(cfg, trust_remote_code=True)
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.copy_(torch.randn(p.shape, generator=gen) * 0.3)
-    model.save_pretrained(out)
-    saved = json.loads((out / "config.json").read_text())
-    saved["auto_map"] = auto_map
-    (out / "config.json").write_text(json.dumps(saved, indent=1))
+              **lm_config(len(tok), bos_token_id=0, eos_token_id=1)}
+    return save_remote_repo(out, {"configuration_videochat2.py": CONFIG_PY, "modeling_videochat2.py": MODELING_PY},
+                            config, seed=seed)
+
+
+# InternLM2's tokenizer exists only as remote code (``tokenization_internlm2.py``, named by the tokenizer
+# config's auto_map); the stand-in keeps the same BOS-adding vocabulary in a fast tokenizer file.
+TOKENIZATION_PY = '''
+from transformers import PreTrainedTokenizerFast
+
+
+class InternLM2Tokenizer(PreTrainedTokenizerFast):
+    pass
+'''
+
+
+def write_ivid2_internlm_repo(out: Path, seed: int = 2) -> Path:
+    """As :func:`write_ivid2_repo`, with the InternLM2.5 repo's remote tokenizer (no transformers class of that
+    name exists, so it loads only through ``trust_remote_code=True``)."""
+    write_ivid2_repo(out, seed=seed)
+    (out / "tokenization_internlm2.py").write_text(TOKENIZATION_PY)
+    cfg = json.loads((out / "tokenizer_config.json").read_text())
+    cfg.update(tokenizer_class="InternLM2Tokenizer",
+               auto_map={"AutoTokenizer": ["tokenization_internlm2.InternLM2Tokenizer", None]})
+    (out / "tokenizer_config.json").write_text(json.dumps(cfg))
     return out

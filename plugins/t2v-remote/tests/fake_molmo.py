@@ -12,17 +12,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-CONFIG_PY = '''
-from transformers import Qwen2Config
+from fake_repo import config_py, lm_config, save_remote_repo
 
-
-class MolmoConfig(Qwen2Config):
-    model_type = "molmo"
-
-    def __init__(self, image_size=28, **kwargs):
-        super().__init__(**kwargs)
-        self.image_size = image_size
-'''
+CONFIG_PY = config_py("MolmoConfig", "molmo", ("image_size", 28))
 
 MODELING_PY = '''
 import torch
@@ -91,33 +83,15 @@ class MolmoProcessor:
 
 def write_molmo_repo(out: Path, seed: int = 0) -> Path:
     """Write the code files, processor config, a Qwen2 tokenizer and random weights."""
-    import torch
     from t2v_hf.testing import build_qwen_tokenizer
-    from transformers import AutoConfig, AutoModelForCausalLM
 
     out.mkdir(parents=True, exist_ok=True)
-    (out / "config_molmo.py").write_text(CONFIG_PY)
-    (out / "modeling_molmo.py").write_text(MODELING_PY)
-    (out / "preprocessing_molmo.py").write_text(PREPROCESSING_PY)
     (out / "preprocessor_config.json").write_text(json.dumps(
         {"auto_map": {"AutoProcessor": "preprocessing_molmo.MolmoProcessor"}, "processor_class": "MolmoProcessor"}))
     tok = build_qwen_tokenizer(out, corpus=["Does this image show", "Answer the question with Yes or No",
                                             " User:", " Assistant:", " Yes", " No"])
     auto_map = {"AutoConfig": "config_molmo.MolmoConfig", "AutoModelForCausalLM": "modeling_molmo.MolmoForCausalLM"}
     config = {"model_type": "molmo", "architectures": ["MolmoForCausalLM"], "auto_map": auto_map,
-              "vocab_size": len(tok), "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
-              "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 512,
-              "tie_word_embeddings": False, "image_size": 28}
-    (out / "config.json").write_text(json.dumps(config, indent=1))
-    cfg = AutoConfig.from_pretrained(out, trust_remote_code=True)
-    torch.manual_seed(seed)
-    model = AutoModelForCausalLM.from_config(cfg, trust_remote_code=True)
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.copy_(torch.randn(p.shape, generator=gen) * 0.3)
-    model.save_pretrained(out)
-    saved = json.loads((out / "config.json").read_text())
-    saved["auto_map"] = auto_map
-    (out / "config.json").write_text(json.dumps(saved, indent=1))
-    return out
+              **lm_config(len(tok), image_size=28)}
+    files = {"config_molmo.py": CONFIG_PY, "modeling_molmo.py": MODELING_PY, "preprocessing_molmo.py": PREPROCESSING_PY}
+    return save_remote_repo(out, files, config, "AutoModelForCausalLM", seed=seed)

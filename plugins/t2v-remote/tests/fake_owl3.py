@@ -11,24 +11,14 @@ generation fields, so that a test sees whether the score is taken after generate
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+
+from fake_repo import config_py, lm_config, save_remote_repo
 
 REPO = "mPLUG/mPLUG-Owl3-7B-240728"
 PENALTY = 1.3  # large, so that a score taken before the processors is clearly different
 
-CONFIG_PY = '''
-from transformers import Qwen2Config
-
-
-class mPLUGOwl3Config(Qwen2Config):
-    model_type = "mplugowl3"
-
-    def __init__(self, image_size=28, hyper_repetition_penalty=1.0, **kwargs):
-        super().__init__(**kwargs)
-        self.image_size = image_size
-        self.hyper_repetition_penalty = hyper_repetition_penalty
-'''
+CONFIG_PY = config_py("mPLUGOwl3Config", "mplugowl3", ("image_size", 28), ("hyper_repetition_penalty", 1.0))
 
 HYPER_QWEN2_PY = '''
 import torch
@@ -125,31 +115,13 @@ FILES = {"configuration_mplugowl3.py": CONFIG_PY, "modeling_hyper_qwen2.py": HYP
 
 def write_owl3_repo(out: Path, seed: int = 0) -> Path:
     """Write the code files, a Qwen2 tokenizer and random weights (saved through the remote classes)."""
-    import torch
     from t2v_hf.testing import build_qwen_tokenizer
-    from transformers import AutoConfig, AutoModelForCausalLM
 
     out.mkdir(parents=True, exist_ok=True)
-    for name, text in FILES.items():
-        (out / name).write_text(text)
     tok = build_qwen_tokenizer(out)
     auto_map = {"AutoConfig": "configuration_mplugowl3.mPLUGOwl3Config",
                 "AutoModel": "modeling_mplugowl3.mPLUGOwl3Model",
                 "AutoModelForCausalLM": "modeling_mplugowl3.mPLUGOwl3Model"}
     config = {"model_type": "mplugowl3", "architectures": ["mPLUGOwl3Model"], "auto_map": auto_map,
-              "vocab_size": len(tok), "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
-              "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 512,
-              "tie_word_embeddings": False, "image_size": 28, "hyper_repetition_penalty": PENALTY}
-    (out / "config.json").write_text(json.dumps(config, indent=1))
-    cfg = AutoConfig.from_pretrained(out, trust_remote_code=True)
-    torch.manual_seed(seed)
-    model = AutoModelForCausalLM.from_config(cfg, trust_remote_code=True)
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.copy_(torch.randn(p.shape, generator=gen) * 0.3)
-    model.save_pretrained(out)
-    saved = json.loads((out / "config.json").read_text())
-    saved["auto_map"] = auto_map  # keep the code references the hub repo has
-    (out / "config.json").write_text(json.dumps(saved, indent=1))
-    return out
+              **lm_config(len(tok), image_size=28, hyper_repetition_penalty=PENALTY)}
+    return save_remote_repo(out, FILES, config, "AutoModelForCausalLM", seed=seed)

@@ -14,20 +14,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from fake_repo import config_py, lm_config, save_remote_repo
+
 REPO = "internlm/internlm-xcomposer2d5-7b"
 SPECIAL = ["<s>", "</s>", "[UNUSED_TOKEN_146]", "[UNUSED_TOKEN_145]"]
 
-CONFIG_PY = '''
-from transformers import Qwen2Config
-
-
-class InternLMXcomposer2Config(Qwen2Config):
-    model_type = "internlmxcomposer2"
-
-    def __init__(self, image_size=28, **kwargs):
-        super().__init__(**kwargs)
-        self.image_size = image_size
-'''
+CONFIG_PY = config_py("InternLMXcomposer2Config", "internlmxcomposer2", ("image_size", 28))
 
 MODELING_PY = '''
 import numpy as np
@@ -106,31 +98,12 @@ def build_tokenizer(out: Path):
 
 def write_xc25_repo(out: Path, seed: int = 0) -> Path:
     """Write the code files, the tokenizer and random weights (saved through the remote classes)."""
-    import torch
-    from transformers import AutoConfig, AutoModel
-
     out.mkdir(parents=True, exist_ok=True)
-    (out / "configuration_internlm_xcomposer2.py").write_text(CONFIG_PY)
-    (out / "modeling_internlm_xcomposer2.py").write_text(MODELING_PY)
     tok = build_tokenizer(out)
     auto_map = {"AutoConfig": "configuration_internlm_xcomposer2.InternLMXcomposer2Config",
                 "AutoModel": "modeling_internlm_xcomposer2.InternLMXComposer2ForCausalLM",
                 "AutoModelForCausalLM": "modeling_internlm_xcomposer2.InternLMXComposer2ForCausalLM"}
     config = {"model_type": "internlmxcomposer2", "architectures": ["InternLMXComposer2ForCausalLM"],
-              "auto_map": auto_map, "vocab_size": len(tok), "hidden_size": 32, "intermediate_size": 64,
-              "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
-              "max_position_embeddings": 512, "tie_word_embeddings": False, "image_size": 28,
-              "bos_token_id": 0, "eos_token_id": 1}
-    (out / "config.json").write_text(json.dumps(config, indent=1))
-    cfg = AutoConfig.from_pretrained(out, trust_remote_code=True)
-    torch.manual_seed(seed)
-    model = AutoModel.from_config(cfg, trust_remote_code=True)
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.copy_(torch.randn(p.shape, generator=gen) * 0.3)
-    model.save_pretrained(out)
-    saved = json.loads((out / "config.json").read_text())
-    saved["auto_map"] = auto_map
-    (out / "config.json").write_text(json.dumps(saved, indent=1))
-    return out
+              "auto_map": auto_map, **lm_config(len(tok), image_size=28, bos_token_id=0, eos_token_id=1)}
+    return save_remote_repo(out, {"configuration_internlm_xcomposer2.py": CONFIG_PY,
+                                  "modeling_internlm_xcomposer2.py": MODELING_PY}, config, seed=seed)

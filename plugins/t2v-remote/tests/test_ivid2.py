@@ -8,12 +8,13 @@ import functools
 import numpy as np
 import pytest
 import torch
-from fake_ivid2 import HD_REPO, REPO, write_ivid2_repo
+from fake_ivid2 import HD_REPO, INTERNLM_REPO, REPO, write_ivid2_internlm_repo, write_ivid2_repo
+from fake_repo import fake_hub
 from PIL import Image
 
 import t2v_core
 from t2v_core.media import load_media
-from t2v_core.testing import make_fake_hf_cache, offline_hf_cache, write_video
+from t2v_core.testing import write_video
 
 NAME = "internvideo2-chat-8b"
 Q = 'Does this figure show "{}"? Please answer yes or no.'
@@ -24,21 +25,20 @@ pytestmark = pytest.mark.timeout(900)
 def world(tmp_path_factory, worker_specs):
     root = tmp_path_factory.mktemp("ivid2")
     folder = write_ivid2_repo(root / "repo")
-    make_fake_hf_cache(root / "hub", REPO, folder)
     hd = write_ivid2_repo(root / "hd", seed=1)
-    make_fake_hf_cache(root / "hub", HD_REPO, hd)
+    internlm = write_ivid2_internlm_repo(root / "internlm", seed=2)
     rng = np.random.default_rng(11)
     video = write_video(root / "clip.mp4", [rng.integers(0, 256, (48, 64, 3), dtype=np.uint8) for _ in range(30)],
                         fps=10)
-    with offline_hf_cache(root / "hub"):
-        yield {"folder": folder, "hd": hd, "video": video}
+    with fake_hub(root, {REPO: folder, HD_REPO: hd, INTERNLM_REPO: internlm}):
+        yield {"folder": folder, "hd": hd, "internlm": internlm, "video": video}
 
 
-@functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=3)
 def _load(folder):
     from transformers import AutoModel, AutoTokenizer
 
-    return (AutoTokenizer.from_pretrained(folder),
+    return (AutoTokenizer.from_pretrained(folder, trust_remote_code=True, use_fast=False),
             AutoModel.from_pretrained(folder, trust_remote_code=True, dtype=torch.float32).eval())
 
 
@@ -125,3 +125,30 @@ def test_hd_video_and_image_in_the_worker_equal_the_direct_computation(world):
     frames = load_media(str(world["video"])).frames([1 + int(round(29 / 8 * k)) for k in range(8)])
     want = [[_direct_hd(world["hd"], frames, Q.format("a cat"))], [_direct_hd(world["hd"], [image], Q.format("a cat"))]]
     np.testing.assert_allclose(got, np.array(want), rtol=1e-4, atol=1e-7)
+
+
+def test_internlm_variant_scores_as_its_definition_in_the_worker(world):
+    """Ours (the reference crashed on this name): the HD clip and prompt, through the repo's InternLM2 tokenizer."""
+    from transformers import AutoTokenizer
+
+    with pytest.raises(ValueError, match=r"OpenGVLab/InternVideo2_Chat_8B_InternLM2_5.*trust_remote_code=True"):
+        t2v_core.VQAScore(model="internvideo2-chat-8b-internlm", device="cpu", isolated=True)
+    with pytest.raises(Exception, match="InternLM2Tokenizer|trust_remote_code"):  # the tokenizer is remote code
+        AutoTokenizer.from_pretrained(world["internlm"])
+    assert type(_load(world["internlm"])[0]).__name__ == "InternLM2Tokenizer"
+    image = Image.fromarray(np.random.default_rng(6).integers(0, 256, (30, 44, 3), dtype=np.uint8))
+    texts = ["a cat", "two dogs"]
+    score = t2v_core.VQAScore(model="internvideo2-chat-8b-internlm", device="cpu", isolated=True,
+                              trust_remote_code=True)
+    try:
+        got = score(images=[str(world["video"]), image], texts=texts).numpy()
+        four = score(images=[str(world["video"])], texts=texts[:1], num_frames=4).item()
+        assert score.provenance["worker_env"]["requirements"] == []  # this process dropped the pins (conftest)
+    finally:
+        score.close()
+    frames = load_media(str(world["video"])).frames([1 + int(round(29 / 8 * k)) for k in range(8)])
+    want = [[_direct_hd(world["internlm"], frames, Q.format(t)) for t in texts],
+            [_direct_hd(world["internlm"], [image], Q.format(t)) for t in texts]]
+    np.testing.assert_allclose(got, np.array(want), rtol=1e-4, atol=1e-7)
+    frames4 = load_media(str(world["video"])).frames([3 + int(round(29 / 4 * k)) for k in range(4)])
+    assert four == pytest.approx(_direct_hd(world["internlm"], frames4, Q.format(texts[0])), rel=1e-4)

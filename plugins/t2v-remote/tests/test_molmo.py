@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import torch
 from fake_molmo import write_molmo_repo
+from fake_repo import fake_hub
 from PIL import Image
 
 import t2v_core
 from t2v_core.errors import MediaError
-from t2v_core.testing import make_fake_hf_cache, offline_hf_cache
 
 REPOS = {"molmo-72b-0924": "allenai/Molmo-72B-0924", "molmo-7b-d-0924": "allenai/Molmo-7B-D-0924",
          "molmo-7b-o-0924": "allenai/Molmo-7B-O-0924", "molmoe-1b-0924": "allenai/MolmoE-1B-0924"}
@@ -26,11 +26,8 @@ pytestmark = pytest.mark.timeout(900)
 def world(tmp_path_factory, worker_specs):
     """One fake repo per name (different seeds, so that a mix-up of repos shows), in a fake offline hub."""
     root = tmp_path_factory.mktemp("molmo")
-    folders = {}
-    for seed, (name, repo) in enumerate(REPOS.items()):
-        folders[name] = write_molmo_repo(root / name, seed=seed)
-        make_fake_hf_cache(root / "hub", repo, folders[name])
-    with offline_hf_cache(root / "hub"):
+    folders = {name: write_molmo_repo(root / name, seed=seed) for seed, name in enumerate(REPOS)}
+    with fake_hub(root, {repo: folders[name] for name, repo in REPOS.items()}):
         yield folders
 
 

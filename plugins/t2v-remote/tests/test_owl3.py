@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 import torch
 from fake_owl3 import PENALTY, REPO, write_owl3_repo
+from fake_repo import fake_hub
 from PIL import Image
 
 import t2v_core
 from t2v_core.media import load_media
-from t2v_core.testing import make_fake_hf_cache, offline_hf_cache, write_video
+from t2v_core.testing import write_video
 
 NAME = "mplug-owl3-7b"
 Q = 'Does this figure show "{}"? Please answer yes or no.'
@@ -28,9 +29,8 @@ def world(tmp_path_factory, worker_specs):
     """The fake repo in a fake offline hub cache, and a video."""
     root = tmp_path_factory.mktemp("owl3")
     folder = write_owl3_repo(root / "repo")
-    make_fake_hf_cache(root / "hub", REPO, folder)
     video = write_video(root / "clip.mp4", [np.full((32, 32, 3), (7 * k) % 256, np.uint8) for k in range(40)], fps=2)
-    with offline_hf_cache(root / "hub"):
+    with fake_hub(root, {REPO: folder}):
         yield {"folder": folder, "video": video}
 
 

@@ -5,17 +5,16 @@ cache of environments."""
 
 from __future__ import annotations
 
-import json
 import os
 
 import numpy as np
 import pytest
 from fake_owl3 import REPO, write_owl3_repo
+from fake_repo import fake_hub, legacy_merges
 from test_owl3 import Q, _direct, _images
 
 import t2v_core
 from t2v_core import plugins, workers
-from t2v_core.testing import make_fake_hf_cache, offline_hf_cache
 
 pytestmark = [pytest.mark.timeout(900), pytest.mark.skipif(
     not os.environ.get("T2V_REMOTE_REAL_PINS"), reason="makes the era's environment (network); T2V_REMOTE_REAL_PINS=1")]
@@ -26,13 +25,9 @@ def test_the_real_pins_environment_scores_the_fake_repo(tmp_path, monkeypatch):
     monkeypatch.setenv(workers.ENV_VAR, os.environ.get("T2V_REMOTE_ENVS") or str(tmp_path / "envs"))
     plugins.reset()
     folder = write_owl3_repo(tmp_path / "repo")
-    # tokenizers < 0.20 (the era's) reads BPE merges only as "a b" strings
-    tj = json.loads((folder / "tokenizer.json").read_text())
-    tj["model"]["merges"] = [" ".join(m) if isinstance(m, list) else m for m in tj["model"]["merges"]]
-    (folder / "tokenizer.json").write_text(json.dumps(tj))
-    make_fake_hf_cache(tmp_path / "hub", REPO, folder)
+    legacy_merges(folder)  # the era's tokenizers
     images, texts = _images(), ["a cat", "Yes"]
-    with offline_hf_cache(tmp_path / "hub"):
+    with fake_hub(tmp_path, {REPO: folder}):
         score = t2v_core.VQAScore(model="mplug-owl3-7b", device="cpu", trust_remote_code=True)  # the pins decide
         try:
             got = score(images=images, texts=texts).numpy()

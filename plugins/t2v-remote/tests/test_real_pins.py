@@ -5,26 +5,18 @@ environment's transformers. ``T2V_REMOTE_ENVS`` reuses a cache of environments."
 
 from __future__ import annotations
 
-import json
 import os
 
 import numpy as np
 import pytest
+from fake_repo import fake_hub, legacy_merges
 from PIL import Image
 
 import t2v_core
 from t2v_core import plugins, registry, workers
-from t2v_core.testing import make_fake_hf_cache, offline_hf_cache
 
 pytestmark = [pytest.mark.timeout(1800), pytest.mark.skipif(
     not os.environ.get("T2V_REMOTE_REAL_PINS"), reason="makes the era's environments (network); T2V_REMOTE_REAL_PINS=1")]
-
-
-def _legacy_merges(folder):
-    """tokenizers < 0.20 (transformers <= 4.44) reads BPE merges only as "a b" strings."""
-    tj = json.loads((folder / "tokenizer.json").read_text())
-    tj["model"]["merges"] = [" ".join(m) if isinstance(m, list) else m for m in tj["model"]["merges"]]
-    (folder / "tokenizer.json").write_text(json.dumps(tj))
 
 
 def _xc25(tmp_path, image):
@@ -51,8 +43,17 @@ def _ivid2(tmp_path, image):
     return REPO, folder, lambda t: test_ivid2._direct(folder, [image], test_ivid2.Q.format(t))
 
 
+def _ivid2_internlm(tmp_path, image):
+    import test_ivid2
+    from fake_ivid2 import INTERNLM_REPO, write_ivid2_internlm_repo
+
+    folder = write_ivid2_internlm_repo(tmp_path / "repo")
+    return INTERNLM_REPO, folder, lambda t: test_ivid2._direct_hd(folder, [image], test_ivid2.Q.format(t))
+
+
 @pytest.mark.parametrize("name,build", [("internlmxcomposer25-7b", _xc25), ("molmo-7b-d-0924", _molmo),
-                                        ("internvideo2-chat-8b", _ivid2)])
+                                        ("internvideo2-chat-8b", _ivid2),
+                                        ("internvideo2-chat-8b-internlm", _ivid2_internlm)])
 def test_the_real_pins_environment_scores_the_fake_repo(name, build, tmp_path, monkeypatch):
     monkeypatch.setenv("T2V_PLUGINS", "remote")
     monkeypatch.setenv(workers.ENV_VAR, os.environ.get("T2V_REMOTE_ENVS") or str(tmp_path / "envs"))
@@ -61,10 +62,9 @@ def test_the_real_pins_environment_scores_the_fake_repo(name, build, tmp_path, m
     repo, folder, direct = build(tmp_path, image)
     pin = next(r for r in registry.get_spec(name).requirements if r.startswith("transformers=="))
     if tuple(int(x) for x in pin.split("==")[1].split(".")[:2]) < (4, 45):
-        _legacy_merges(folder)
-    make_fake_hf_cache(tmp_path / "hub", repo, folder)
+        legacy_merges(folder)
     texts = ["a cat", "Yes"]
-    with offline_hf_cache(tmp_path / "hub"):
+    with fake_hub(tmp_path, {repo: folder}):
         score = t2v_core.VQAScore(model=name, device="cpu", trust_remote_code=True)
         try:
             got = score(images=[image], texts=texts).numpy()

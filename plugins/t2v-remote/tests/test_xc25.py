@@ -8,12 +8,13 @@ import functools
 import numpy as np
 import pytest
 import torch
+from fake_repo import fake_hub
 from fake_xc25 import REPO, write_xc25_repo
 from PIL import Image
 
 import t2v_core
 from t2v_core.media import load_media
-from t2v_core.testing import make_fake_hf_cache, offline_hf_cache, write_video
+from t2v_core.testing import write_video
 
 NAME = "internlmxcomposer25-7b"
 Q = 'Does this figure show "{}"? Please answer yes or no.'
@@ -25,9 +26,8 @@ pytestmark = pytest.mark.timeout(900)
 def world(tmp_path_factory, worker_specs):
     root = tmp_path_factory.mktemp("xc25")
     folder = write_xc25_repo(root / "repo")
-    make_fake_hf_cache(root / "hub", REPO, folder)
     video = write_video(root / "clip.mp4", [np.full((32, 32, 3), (9 * k) % 256, np.uint8) for k in range(12)], fps=4)
-    with offline_hf_cache(root / "hub"):
+    with fake_hub(root, {REPO: folder}):
         yield {"folder": folder, "video": video}
 
 

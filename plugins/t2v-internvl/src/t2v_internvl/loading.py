@@ -371,11 +371,14 @@ def _remote_reason(name: str, why: str) -> str:
 def load_remote(folder_or_repo: str, *, device: Any, dtype: Any, revision: str | None, system_message: str | None
                 ) -> InternVLModel:
     """An original-layout checkpoint through its own remote code (the user allowed it)."""
-    from t2v_hf.loading import from_pretrained
+    from t2v_hf.loading import from_pretrained, transformers_version
     from transformers import AutoModel, AutoTokenizer
 
-    model = from_pretrained(AutoModel, folder_or_repo, revision=revision, what="model", dtype=dtype,
-                            trust_remote_code=True)
+    # the remote code's era (its worker environment) names the argument torch_dtype; an unknown keyword would
+    # land in the config as a torch.dtype that its JSON dump then fails on
+    dtype_key = "dtype" if transformers_version() >= (4, 56) else "torch_dtype"
+    model = from_pretrained(AutoModel, folder_or_repo, revision=revision, what="model", trust_remote_code=True,
+                            **{dtype_key: dtype})
     model.to(device).eval()
     tokenizer = from_pretrained(AutoTokenizer, folder_or_repo, revision=revision, what="tokenizer",
                                 trust_remote_code=True, use_fast=False)

@@ -63,6 +63,14 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
 }
 
 
+#: What the remote code of InternVL2 and InternVL2.5-on-InternLM2.5 needs: the transformers of its era (before
+#: 4.50 dropped ``generate`` from remote models that do not inherit GenerationMixin, as InternLM2ForCausalLM)
+#: and what its files import (timm, einops; sentencepiece for InternLM2's slow tokenizer). On transformers 5
+#: (this plugin's own pin) these models run in a cached worker environment with these pins (t2v_core.workers);
+#: an environment that meets them scores in-process. Not verified against the real repositories here.
+REMOTE_REQUIREMENTS = ("transformers==4.45.2", "timm", "einops", "sentencepiece")
+
+
 def _aliases(name: str) -> tuple[str, ...]:
     # OpenGVLab spells versions with underscores ("InternVL2_5-8B"); accept that spelling too.
     alt = name.replace("internvl2.5", "internvl2_5").replace("internvl3.5", "internvl3_5")
@@ -76,11 +84,12 @@ def specs() -> list[ScorerSpec]:
         options: dict[str, Any] = {"remote_only": how == "remote"}
         # InternVL2's system messages differ per size; the remote code knows its own (None = the model's).
         options["system_prompt"] = None if name.startswith("internvl2-") else SYSTEM_25
-        suffix = {"remote": " [needs trust_remote_code=True]", "mapped": " [original weights mapped to native]",
+        suffix = {"remote": " [needs trust_remote_code=True; on transformers 5 runs in a pinned worker environment]", "mapped": " [original weights mapped to native]",
                   "hf": ""}[how]
         out.append(ScorerSpec(name=name, kind="vqa", scorer=SCORER, media=("image", "video"), weights=(repo,),
                               aliases=_aliases(name), question_template=QUESTION, answer_template=ANSWER,
-                              options=options, description=desc + suffix))
+                              options=options, description=desc + suffix,
+                              requirements=REMOTE_REQUIREMENTS if how == "remote" else ()))
     return out
 
 

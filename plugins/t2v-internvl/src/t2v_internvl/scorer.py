@@ -65,6 +65,7 @@ class _RemoteModel(torch.nn.Module):
         super().__init__()
         self.inner = ivl.model
         self.ivl = ivl
+        self._legacy_cache = False
 
     def _embeds(self, input_ids: torch.Tensor, pixel_values: torch.Tensor | None) -> torch.Tensor:
         embeds = self.ivl.embed(input_ids)
@@ -87,9 +88,18 @@ class _RemoteModel(torch.nn.Module):
             # remote language models take positions as given; count real tokens so left padding is harmless
             position_ids = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)[:, -input_ids.shape[1]:]
         lm = self.inner.language_model
+        if past_key_values is not None and self._legacy_cache:
+            past_key_values = past_key_values.to_legacy_cache()
         cache = {loading._cache_kwarg(lm): past_key_values} if past_key_values is not None else {}
         out = lm(inputs_embeds=self._embeds(input_ids, pixel_values), attention_mask=attention_mask,
                  position_ids=position_ids, use_cache=use_cache, **cache)
+        if isinstance(getattr(out, "past_key_values", None), tuple):
+            # the remote code's era (transformers 4.4x, its worker environment) returns the legacy tuple cache:
+            # t2v-hf's prefix reuse copies and repeats a Cache object, and the tuples go back to the model as given
+            from transformers import DynamicCache
+
+            self._legacy_cache = True
+            out.past_key_values = DynamicCache.from_legacy_cache(out.past_key_values)
         if logits_to_keep:
             out.logits = out.logits[:, -logits_to_keep:]
         return out

@@ -17,6 +17,10 @@ MOLMO = {"molmo-72b-0924": ("allenai/Molmo-72B-0924", "Molmo 72B (0924)"),
          "molmo-7b-o-0924": ("allenai/Molmo-7B-O-0924", "Molmo 7B-O (0924)"),
          "molmoe-1b-0924": ("allenai/MolmoE-1B-0924", "MolmoE 1B (0924, mixture of experts)")}
 INTERNVIDEO2_REQUIREMENTS = ("transformers==4.39.3", "einops", "timm", "peft", "torchvision", "sentencepiece")
+#: the InternLM2.5 variant's language model and tokenizer are InternLM2 remote code of mid 2024 (its causal-mask
+#: code has the 4.40/4.41 signature); sentencepiece for InternLM2's slow tokenizer
+INTERNVIDEO2_INTERNLM_REQUIREMENTS = ("transformers==4.40.2", "einops", "timm", "peft", "torchvision",
+                                      "sentencepiece")
 
 # model name -> (scorer class, Hugging Face repo, requirements, media, description)
 MODELS = {
@@ -32,6 +36,11 @@ MODELS = {
                                 INTERNVIDEO2_REQUIREMENTS, ("image", "video"),
                                 "InternVideo2-Chat 8B HD; video (8 segments, 2 tiles + global), images as "
                                 "one-frame videos"),
+    "internvideo2-chat-8b-internlm": ("t2v_remote.scorer:InternVideo2ChatHDScorer",
+                                      "OpenGVLab/InternVideo2_Chat_8B_InternLM2_5",
+                                      INTERNVIDEO2_INTERNLM_REQUIREMENTS, ("image", "video"),
+                                      "InternVideo2-Chat 8B on InternLM2.5; the HD clip and prompt (our definition: "
+                                      "the reference crashed on it), images as one-frame videos"),
 }
 MODELS.update({name: ("t2v_remote.scorer:MolmoScorer", repo, MOLMO_REQUIREMENTS, ("image",), what + "; images")
                for name, (repo, what) in MOLMO.items()})

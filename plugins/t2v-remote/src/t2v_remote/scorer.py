@@ -368,6 +368,10 @@ class InternVideo2ChatHDScorer(InternVideo2ChatScorer):
     (``fix_ratio=(2, 1)``), scaled to [0, 1] and ImageNet-normalized, split into the two 224 tiles, and a global
     224 x 224 bicubic resize of the normalized frames is appended: a (1, 3, T, 3, 224, 224) tensor, passed as
     ``video=`` with one ``<Video>[<VID_PLH>]</Video>`` per tile (three). An image is a one-frame video.
+
+    Also ``internvideo2-chat-8b-internlm``, whose score is ours (the reference crashed on every input): its model
+    card loads videos with the same HD transform and calls the same ``chat``, so the same clip and prompt,
+    tokenized by the repo's InternLM2 tokenizer (remote code; it adds BOS, so ``encode(answer)[1]`` again).
     """
 
     def clip(self, m: Media, num_frames: int) -> torch.Tensor:

@@ -1,4 +1,5 @@
-"""A fake remote-code InternVL2 repo: a tiny ``InternVLChatModel`` whose Python files this test writes.
+"""A fake remote-code InternVL2 repo, for tests and benchmarks: a tiny ``InternVLChatModel`` whose Python files
+are written here (the real ones cannot be fetched offline).
 
 It follows the shape of OpenGVLab's code (``extract_feature`` with a pixel shuffle and the ``mlp1`` projector,
 a ``language_model``, ``template`` / ``system_message`` / ``num_image_token``, a ``conversation.py`` with

@@ -28,6 +28,7 @@ from .errors import (
 from .media import Media
 from .progress import run_bar
 from .scorer import _DEFER_LOAD, PairFailure, PairNote, Scorer, check_batch_size
+from .specs import load_object
 from .store import ScoreStore, score_key
 
 
@@ -112,6 +113,8 @@ class Score:
 
             cls: Any = WorkerScorer  # the plugin's class is imported in the worker, never here
             lazy = False  # the worker's scorer says which call options it takes: build it now
+            if spec.preflight:  # refuse here what the worker's scorer would refuse, before making its env
+                load_object(spec.preflight)(spec, {**spec.options, **kwargs})
         else:
             cls = spec.load_class()
         if not (isinstance(cls, type) and issubclass(cls, Scorer)):

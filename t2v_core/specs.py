@@ -27,6 +27,10 @@ class ScorerSpec:
         requirements: pip requirements the scorer needs (``"transformers==4.40.2"``); when the current
             environment does not meet them, the scorer runs in a worker environment (:mod:`t2v_core.workers`).
         python: the Python version the worker environment needs, if it matters (``"3.10"``; needs uv).
+        preflight: ``"module:function"`` of a light check (its module imports nothing heavy), called as
+            ``function(spec, options)`` in the caller's process before a worker environment is made or
+            started; it raises to refuse options the scorer would refuse anyway (``trust_remote_code`` not
+            given), so that a refusal never waits for an environment to be built first.
         plugin: the distribution that registered the spec; filled in by the registry.
     """
 
@@ -42,6 +46,7 @@ class ScorerSpec:
     description: str = ""
     requirements: tuple[str, ...] = ()
     python: str | None = None
+    preflight: str | None = None
     plugin: str | None = None
     #: alias -> a note ``t2v models`` shows beside it (e.g. the hosted model behind a dated name has changed)
     alias_notes: dict[str, str] = field(default_factory=dict)

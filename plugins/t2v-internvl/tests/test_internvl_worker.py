@@ -106,3 +106,16 @@ def test_errors_come_back_as_in_process(checkpoints, no_pin_install, tmp_path):
             t2v_core.VQAScore(model=NAME, device="cpu")
     # weights not downloaded: the same one-line error, from Python and from `t2v score`, through the worker
     check_offline_error(NAME, tmp_path, "OpenGVLab/InternVL2-1B", trust_remote_code=True)
+
+
+def test_refused_before_any_worker_environment_is_made(monkeypatch):
+    from t2v_internvl.loading import RemoteCodeRequiredError
+
+    def no_env(*args, **kwargs):
+        raise AssertionError("a worker environment was made for a model that had to be refused")
+
+    monkeypatch.setattr(isolated, "ensure_env", no_env)
+    with pytest.raises(RemoteCodeRequiredError, match=r"'internvl2-8b'.*trust_remote_code=True"):
+        t2v_core.VQAScore(model="internvl2-8b", device="cpu")
+    with pytest.raises(RemoteCodeRequiredError, match=r"'internvl2.5-2b'"):
+        t2v_core.VQAScore(model="internvl2.5-2b", device="cpu", isolated=True, trust_remote_code=False)

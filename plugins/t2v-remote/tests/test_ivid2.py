@@ -152,3 +152,18 @@ def test_internlm_variant_scores_as_its_definition_in_the_worker(world):
     np.testing.assert_allclose(got, np.array(want), rtol=1e-4, atol=1e-7)
     frames4 = load_media(str(world["video"])).frames([3 + int(round(29 / 4 * k)) for k in range(4)])
     assert four == pytest.approx(_direct_hd(world["internlm"], frames4, Q.format(texts[0])), rel=1e-4)
+
+
+def test_refused_before_any_worker_environment_is_made(world, monkeypatch):
+    from t2v_core import isolated
+    from t2v_remote.scorer import RemoteCodeRefusedError
+
+    def no_env(*args, **kwargs):
+        raise AssertionError("a worker environment was made for a model that had to be refused")
+
+    monkeypatch.setattr(isolated, "ensure_env", no_env)
+    with pytest.raises(RemoteCodeRefusedError, match=r"OpenGVLab/InternVideo2_Chat_8B_InternLM2_5.*trust_remote_code"):
+        t2v_core.VQAScore(model="internvideo2-chat-8b-internlm", device="cpu", isolated=True)
+    # a checkpoint= override is the repo the refusal names
+    with pytest.raises(RemoteCodeRefusedError, match=r"my/fork"):
+        t2v_core.VQAScore(model=NAME, device="cpu", isolated=True, checkpoint="my/fork")

@@ -24,9 +24,8 @@ from typing import Any
 
 import torch
 
-from t2v_core.errors import T2VError
-
 from .preprocess import IMAGENET_MEAN, IMAGENET_STD, IMG_CONTEXT
+from .refusal import RemoteCodeRequiredError, remote_reason  # noqa: F401  (re-exported)
 
 # The system message of InternVL2.5 / 3 / 3.5 (their "internvl2_5" conversation template), which the
 # reference's chat path puts before every question.
@@ -50,10 +49,6 @@ CHATML_TEMPLATE = (
 
 # Language models that transformers ships, so an original-layout checkpoint built on them can be mapped.
 _NATIVE_LM = {"Qwen2ForCausalLM": "qwen2", "LlamaForCausalLM": "llama"}
-
-
-class RemoteCodeRequiredError(T2VError, ValueError):
-    """The checkpoint runs only with its own Python code, which the user has not allowed."""
 
 
 # What loading needs from a repo (the original repos also hold example media and training logs).
@@ -336,7 +331,7 @@ def load_original(folder: Path, *, device: Any, dtype: Any, system_message: str 
     config = json.loads((folder / "config.json").read_text())
     arch = original_lm_architecture(folder)
     if arch not in _NATIVE_LM:
-        raise RemoteCodeRequiredError(_remote_reason(name, f"its language model ({arch}) is not part of transformers"))
+        raise RemoteCodeRequiredError(remote_reason(name, f"its language model ({arch}) is not part of transformers"))
     if arch == "Qwen2ForCausalLM":
         # name the class: the repo's config.json points at remote code, which AutoTokenizer would consult
         from transformers import Qwen2Tokenizer
@@ -359,13 +354,6 @@ def load_original(folder: Path, *, device: Any, dtype: Any, system_message: str 
 
 
 # ------------------------------------------------------------------------------------------ remote layout
-
-
-def _remote_reason(name: str, why: str) -> str:
-    return (f"model {name!r} runs only through OpenGVLab's remote code: {why}, so its weights cannot be mapped "
-            "onto transformers' native InternVL classes. Running it executes Python files from the checkpoint's "
-            "repository; if you trust them, pass trust_remote_code=True, e.g. "
-            f"VQAScore(model={name!r}, trust_remote_code=True) (this also needs `pip install 't2v-internvl[remote]'`)")
 
 
 def load_remote(folder_or_repo: str, *, device: Any, dtype: Any, revision: str | None, system_message: str | None
@@ -412,7 +400,7 @@ def load(name: str, checkpoint: str, *, device: Any, dtype: Any, revision: str |
 
     if remote_only and not trust_remote_code:
         # refuse before downloading many gigabytes of a checkpoint that cannot run without its code
-        raise RemoteCodeRequiredError(_remote_reason(
+        raise RemoteCodeRequiredError(remote_reason(
             name, "its language model and conversation template are defined only in that code"))
     folder = _resolve_folder(checkpoint, revision)
     layout = checkpoint_layout(folder)
@@ -429,5 +417,5 @@ def load(name: str, checkpoint: str, *, device: Any, dtype: Any, revision: str |
     if not trust_remote_code:
         why = (f"its language model ({arch}) is not part of transformers" if arch not in _NATIVE_LM
                else f"its conversation template ({template!r}) is defined only in that code")
-        raise RemoteCodeRequiredError(_remote_reason(name, why))
+        raise RemoteCodeRequiredError(remote_reason(name, why))
     return load_remote(str(folder), device=device, dtype=dtype, revision=None, system_message=system_message), rev

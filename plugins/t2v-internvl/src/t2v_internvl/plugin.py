@@ -89,7 +89,8 @@ def specs() -> list[ScorerSpec]:
         out.append(ScorerSpec(name=name, kind="vqa", scorer=SCORER, media=("image", "video"), weights=(repo,),
                               aliases=_aliases(name), question_template=QUESTION, answer_template=ANSWER,
                               options=options, description=desc + suffix,
-                              requirements=REMOTE_REQUIREMENTS if how == "remote" else ()))
+                              requirements=REMOTE_REQUIREMENTS if how == "remote" else (),
+                              preflight="t2v_internvl.refusal:require_trust" if how == "remote" else None))
     return out
 
 

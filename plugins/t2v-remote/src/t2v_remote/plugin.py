@@ -58,5 +58,6 @@ def register_scorers(register):
             question_template=MOLMO_QUESTION if name in MOLMO else QUESTION,
             answer_template=ANSWER,
             requirements=requirements,
+            preflight="t2v_remote.refusal:require_trust",
             description=description + REMOTE,
         ))

@@ -12,22 +12,12 @@ from typing import Any, ClassVar
 
 import torch
 
-from t2v_core.errors import MediaError, T2VError
+from t2v_core.errors import MediaError
 from t2v_core.media import Image, Media, Video
 from t2v_core.scorer import Scorer
 from t2v_core.templates import Templates
 
-
-class RemoteCodeRefusedError(T2VError, ValueError):
-    """The model exists only as remote code and the user did not pass ``trust_remote_code=True``."""
-
-
-def refusal(name: str, repo: str) -> RemoteCodeRefusedError:
-    """The error for a remote-code model built without ``trust_remote_code=True``, saying why and how."""
-    return RemoteCodeRefusedError(
-        f"model {name!r} runs only through the Python code in its checkpoint repository ({repo}): transformers "
-        "has no native class for it, so scoring it executes that code. If you trust it, pass "
-        f"trust_remote_code=True, e.g. VQAScore(model={name!r}, trust_remote_code=True)")
+from .refusal import RemoteCodeRefusedError, refusal  # noqa: F401  (re-exported: the names tests and users import)
 
 
 def attn_candidates(requested: str | None, device: torch.device) -> list[str]:

@@ -1,0 +1,72 @@
+"""GPU readiness, checked on CPU: the attention kernel asked for at load time, and no host-device
+synchronisation inside the batch loops (every read stays on the device until the call returns)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from t2v_hf.loading import transformers_version
+
+import t2v_core
+from t2v_core.testing import count_host_syncs
+
+pytestmark = pytest.mark.skipif(transformers_version() < (4, 57),
+                                reason="the tiny Qwen2-VL test checkpoint needs transformers >= 4.57 classes")
+
+TEXTS = ["a red cube", "two dogs playing in the snow", "three apples and a banana", "a cat"]
+
+
+def test_sdpa_by_default_and_the_option_overrides(tiny_checkpoint):
+    score = t2v_core.VQAScore(model="hf-vlm", checkpoint=str(tiny_checkpoint), device="cpu")
+    assert score.model.attn_implementation == "sdpa"
+    assert score.model.model.config._attn_implementation == "sdpa"
+    eager = t2v_core.VQAScore(model="hf-vlm", checkpoint=str(tiny_checkpoint), device="cpu",
+                              attn_implementation="eager")
+    assert eager.model.model.config._attn_implementation == "eager"
+
+
+def test_the_counter_sees_a_sync(tiny_checkpoint, images):
+    """The instrument itself: a read of the model's output on the host is recorded, with its line."""
+    score = t2v_core.VQAScore(model="hf-vlm", checkpoint=str(tiny_checkpoint), device="cpu")
+    model = score.model.model
+    with count_host_syncs(model) as syncs:
+        out = model(input_ids=torch.tensor([[1, 2, 3]]))
+        float(out.logits[0, -1, 0])
+        if out.logits.sum() > 0:
+            pass
+        out.logits[0, -1].tolist()
+    assert [m for m, _ in syncs.sites("test_hf_gpu_ready.py")] == ["__float__", "__bool__", "tolist"]
+
+
+@pytest.mark.parametrize("answer_likelihood", ["first", "full"])
+@pytest.mark.parametrize("prefix_reuse", [True, False])
+def test_no_sync_inside_the_batch_loops(tiny_checkpoint, images, prefix_reuse, answer_likelihood):
+    """batch_size=1 makes every pair its own batch: 3 images x 4 texts = 12 forward passes over the
+    suffixes (or whole prompts), none of whose outputs is read on the host before the call returns. The
+    one documented exception is mrope's next position, one int per image (Qwen-VL family only)."""
+    score = t2v_core.VQAScore(model="hf-vlm", checkpoint=str(tiny_checkpoint), device="cpu", batch_size=1,
+                              prefix_reuse=prefix_reuse, answer_likelihood=answer_likelihood)
+    answer = "Yes, a cat" if answer_likelihood == "full" else "Yes"
+    expected = score(images=images, texts=TEXTS, answer_template=answer)
+    with count_host_syncs(score.model.model) as syncs:
+        got = score(images=images, texts=TEXTS, answer_template=answer)
+    assert torch.equal(got, expected) and torch.isfinite(got).all()
+    ours = syncs.sites("t2v_hf/")
+    allowed = {"next_position"}
+    bad = [s for s in ours if not any(a in _function_at(s[1]) for a in allowed)]
+    assert bad == [], f"host syncs inside the batch loop: {bad}"
+    # mrope's next position: at most one per image and call, never one per batch
+    assert len(ours) <= len(images)
+
+
+def _function_at(site: str) -> str:
+    """The name of the function that holds ``file:line``."""
+    import ast
+
+    path, line = site.rsplit(":", 1)
+    tree = ast.parse(open(path).read())
+    best = ""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and node.lineno <= int(line) <= (node.end_lineno or 0):
+            best = node.name
+    return best

@@ -70,3 +70,17 @@ def _function_at(site: str) -> str:
         if isinstance(node, ast.FunctionDef) and node.lineno <= int(line) <= (node.end_lineno or 0):
             best = node.name
     return best
+
+
+def test_bf16_is_honoured_at_load_time(tiny_checkpoint, images):
+    """dtype='bf16' (the CUDA default) reaches from_pretrained: weights and pixels in bf16, scores near fp32's."""
+    fp32 = t2v_core.VQAScore(model="hf-vlm", checkpoint=str(tiny_checkpoint), device="cpu")
+    bf16 = t2v_core.VQAScore(model="hf-vlm", checkpoint=str(tiny_checkpoint), device="cpu", dtype="bf16")
+    assert {p.dtype for p in bf16.model.model.parameters()} == {torch.bfloat16}
+    assert {p.dtype for p in fp32.model.model.parameters()} == {torch.float32}
+    inputs = bf16.model._to_device({"pixel_values": torch.rand(2, 3), "input_ids": torch.tensor([[1, 2]]),
+                                    "second_per_grid_ts": torch.tensor([0.5])})
+    assert inputs["pixel_values"].dtype == torch.bfloat16 and inputs["input_ids"].dtype == torch.long
+    assert inputs["second_per_grid_ts"].dtype == torch.float32  # temporal positions are never rounded to bf16
+    a, b = bf16(images=images[:2], texts=TEXTS[:2]), fp32(images=images[:2], texts=TEXTS[:2])
+    assert float(((a - b).abs() / b).max()) < 0.05

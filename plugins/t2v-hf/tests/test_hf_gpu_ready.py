@@ -84,3 +84,16 @@ def test_bf16_is_honoured_at_load_time(tiny_checkpoint, images):
     assert inputs["second_per_grid_ts"].dtype == torch.float32  # temporal positions are never rounded to bf16
     a, b = bf16(images=images[:2], texts=TEXTS[:2]), fp32(images=images[:2], texts=TEXTS[:2])
     assert float(((a - b).abs() / b).max()) < 0.05
+
+
+def test_preferred_kernel_refused_falls_back_but_an_asked_one_never(tiny_checkpoint, monkeypatch):
+    """flash attention 2 preferred (as on CUDA with flash_attn) but unusable here: the load falls back to
+    transformers' default; the same kernel asked for by name fails loudly instead."""
+    import t2v_hf.scorer as hf_scorer
+
+    monkeypatch.setattr(hf_scorer, "preferred_attn_implementation", lambda device: "flash_attention_2")
+    score = t2v_core.VQAScore(model="hf-vlm", checkpoint=str(tiny_checkpoint), device="cpu")
+    assert score.model.attn_implementation == "sdpa"
+    with pytest.raises(Exception, match="(?i)flash"):
+        t2v_core.VQAScore(model="hf-vlm", checkpoint=str(tiny_checkpoint), device="cpu",
+                          attn_implementation="flash_attention_2")

@@ -72,3 +72,44 @@ def check_available(device: Any) -> None:
     if not ok:
         raise ValueError(f"device {str(device)!r} is not available on this machine; available: {', '.join(have)} "
                          "(omit the device to pick the best one)")
+
+
+def preferred_attn_implementation(device: Any) -> str:
+    """The attention kernel a family should ask ``from_pretrained`` for when the user names none:
+    ``"flash_attention_2"`` on CUDA where the ``flash_attn`` package is installed, else ``"sdpa"`` (torch's
+    fused scaled-dot-product attention, which picks its flash / memory-efficient kernels itself on GPU)."""
+    import importlib.util
+
+    import torch
+
+    if torch.device(device).type == "cuda" and importlib.util.find_spec("flash_attn") is not None:
+        return "flash_attention_2"
+    return "sdpa"
+
+
+def transfer_plan(tensor: Any, device: Any) -> tuple[bool, bool, bool]:
+    """How :func:`to_device` moves ``tensor`` to ``device``: ``(move, pin, non_blocking)``.
+
+    A host tensor bound for CUDA is copied into page-locked memory first so that the copy can run
+    ``non_blocking``: a blocking copy waits for every kernel queued before it, which stalls the GPU between
+    batches. Any other move is a plain ``.to``; a tensor already on ``device`` is not moved."""
+    import torch
+
+    target = torch.device(device)
+    here = tensor.device
+    if here.type == target.type and (target.index is None or here.index == target.index):
+        return False, False, False
+    if target.type == "cuda" and here.type == "cpu":
+        return True, not tensor.is_pinned(), True
+    return True, False, False
+
+
+def to_device(tensor: Any, device: Any, dtype: Any = None) -> Any:
+    """``tensor`` on ``device`` (and cast to ``dtype`` there if it is a float tensor), moved as
+    :func:`transfer_plan` says. The cast runs after the copy, on the device, where it is cheapest."""
+    move, pin, non_blocking = transfer_plan(tensor, device)
+    if move:
+        tensor = (tensor.pin_memory() if pin else tensor).to(device, non_blocking=non_blocking)
+    if dtype is not None and tensor.is_floating_point() and tensor.dtype != dtype:
+        tensor = tensor.to(dtype)
+    return tensor

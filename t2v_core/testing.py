@@ -251,3 +251,64 @@ def check_offline_error(model: str, cache_dir: str | Path, repo: str, **options:
     lines = [ln for ln in err.getvalue().splitlines() if ln.strip() and not ln.startswith(("ERROR:", "WARNING:"))]
     assert lines == [f"t2v score: error: {want}"], err.getvalue()
     return want
+
+
+_SYNC_METHODS = frozenset({"item", "tolist", "cpu", "numpy", "__float__", "__int__", "__bool__", "__index__"})
+
+
+class HostSyncs(list):
+    """The calls :func:`count_host_syncs` saw, as ``(method, "file:line")`` of the caller."""
+
+    def sites(self, under: str = "") -> list[tuple[str, str]]:
+        """The calls made from files whose path contains ``under`` (e.g. ``"t2v_hf/"``)."""
+        return [s for s in self if under in s[1]]
+
+
+@contextlib.contextmanager
+def count_host_syncs(*modules: Any) -> Iterator[HostSyncs]:
+    """Record every call that would make the host wait for an accelerator, on a CPU run.
+
+    The outputs of ``modules``' forward passes (every tensor field of the output, e.g. ``logits``,
+    ``last_hidden_state``) stand for tensors living on the device: they and everything computed from them are
+    tagged, and each ``.item()``, ``.tolist()``, ``.cpu()``, ``.numpy()``, ``float()``, ``int()``, ``bool()``
+    (an ``if`` on a tensor) on a tagged tensor is recorded with the line that made it. On CUDA each of these
+    blocks the host until the GPU has finished all the work queued so far. ``modules`` are usually the
+    scorer's model (or its language model)."""
+    import sys
+
+    import torch
+
+    seen = HostSyncs()
+
+    class OnDevice(torch.Tensor):
+        @classmethod
+        def __torch_function__(cls, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+            if getattr(func, "__name__", "") in _SYNC_METHODS:
+                frame = sys._getframe(1)
+                while frame is not None and "/torch/" in frame.f_code.co_filename:
+                    frame = frame.f_back
+                where = f"{frame.f_code.co_filename}:{frame.f_lineno}" if frame is not None else "?"
+                seen.append((func.__name__, where))
+                # the answer is a plain value or a host tensor: untag it so that it is not counted twice
+                with torch._C.DisableTorchFunctionSubclass():
+                    return func(*args, **(kwargs or {}))
+            return super().__torch_function__(func, types, args, kwargs or {})
+
+    def tag(value: Any) -> Any:
+        return value.as_subclass(OnDevice) if isinstance(value, torch.Tensor) and type(value) is torch.Tensor \
+            else value
+
+    def hook(module: Any, args: Any, output: Any) -> Any:
+        if isinstance(output, torch.Tensor):
+            return tag(output)
+        if hasattr(output, "keys"):  # transformers ModelOutput: tag its tensor fields
+            for k in list(output.keys()):
+                output[k] = tag(output[k])
+        return output
+
+    handles = [m.register_forward_hook(hook) for m in modules]
+    try:
+        yield seen
+    finally:
+        for h in handles:
+            h.remove()

@@ -95,3 +95,25 @@ def test_refusals_happen_before_download_and_name_the_reason(offline_hub, checkp
     # an original-layout checkpoint on a Qwen2 model but another conversation template cannot be mapped
     with pytest.raises(RemoteCodeRequiredError, match="'Hermes-2'"):
         t2v_core.VQAScore(model="internvl2.5-1b", device="cpu", checkpoint=str(checkpoints["remote"]))
+
+
+def test_remote_code_path_projects_only_the_read_positions(get_score, remote_plain):
+    """Remote code with a transformers LM (Qwen2 here): lm_head sees 1 position per prompt (the prefix's
+    forward keeps 1, each suffix batch its read positions), and the scores equal the remote model's own."""
+    model, tok = remote_plain
+    score = get_score("internvl2-1b", trust_remote_code=True)
+    head = score.model.ivl.model.language_model.lm_head
+    widths = []
+    handle = head.register_forward_hook(lambda m, args, out: widths.append(args[0].shape[1]))
+    try:
+        img = _images()[0]
+        got = score(images=[img], texts=TEXTS)
+        single = score(images=[img], texts=TEXTS[:1])  # whole prompt, no prefix reuse
+    finally:
+        handle.remove()
+    assert widths and max(widths) == 1, widths
+    pixels = ref.image_pixels(img, 56)
+    for j, text in enumerate(TEXTS):
+        want = _remote_ref(model, tok, pixels, ref.image_user(pixels.shape[0], model.num_image_token, text))
+        assert abs(float(got[0, j]) - want) / want < 1e-4
+    assert abs(float(single[0, 0]) - float(got[0, 0])) / float(got[0, 0]) < 1e-4

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from PIL import Image as PILImage
 
+from t2v_core.device import to_device
 from t2v_core.media import Media
 from t2v_core.progress import progress_bar
 from t2v_core.scorer import ImageOnlyMixin, Scorer, generation_kwargs
@@ -99,7 +100,7 @@ class _BlipBase(ImageOnlyMixin, Scorer):
 
     def pixels(self, images: Sequence[PILImage.Image]) -> torch.Tensor:
         """Normalised pixels of a batch of images, on the device in the model's dtype."""
-        return to_normalized_tensor([self.preprocess(im) for im in images]).to(self.device, self.vision_dtype)
+        return to_device(to_normalized_tensor([self.preprocess(im) for im in images]), self.device, self.vision_dtype)
 
     @torch.inference_mode()
     def encode_images(self, images: Sequence[PILImage.Image]) -> torch.Tensor:
@@ -259,12 +260,12 @@ class InstructBLIPScorer(_BlipBase):
             max_length=MAX_TXT_LEN,
             return_tensors="pt",
         )
-        image_feats = feats[torch.tensor([j.image for j in jobs], device=feats.device)]
+        image_feats = feats[to_device(torch.tensor([j.image for j in jobs]), feats.device)]
         queries = m.query_tokens.expand(len(jobs), -1, -1)
         qmask = torch.cat([torch.ones(len(jobs), self.num_query, dtype=torch.long), qf.attention_mask], dim=1)
         q_out = m.qformer(
-            input_ids=qf.input_ids.to(dev),
-            attention_mask=qmask.to(dev),
+            input_ids=to_device(qf.input_ids, dev),
+            attention_mask=to_device(qmask, dev),
             query_embeds=queries,
             encoder_hidden_states=image_feats,
             encoder_attention_mask=torch.ones(image_feats.shape[:2], dtype=torch.long, device=dev),
@@ -277,7 +278,7 @@ class InstructBLIPScorer(_BlipBase):
         for r, job in enumerate(jobs):
             n = self.num_query + len(job.t5_ids)
             x[r, : self.num_query] = visual[r]
-            x[r, self.num_query : n] = embed(torch.tensor(job.t5_ids, device=dev)).to(visual.dtype)
+            x[r, self.num_query : n] = embed(to_device(torch.tensor(job.t5_ids), dev)).to(visual.dtype)
             mask[r, :n] = 1
         hidden = m.language_model.get_encoder()(inputs_embeds=x, attention_mask=mask).last_hidden_state
         return hidden, mask
@@ -293,7 +294,7 @@ class InstructBLIPScorer(_BlipBase):
         lab = torch.full((len(labels), max(len(s) for s in labels)), IGNORE_INDEX, dtype=torch.long)
         for r, seq in enumerate(labels):
             lab[r, : len(seq)] = torch.tensor(seq)
-        lab = lab.to(self.device)
+        lab = to_device(lab, self.device)
         valid = lab.ne(IGNORE_INDEX)
         logits = lm(
             encoder_outputs=BaseModelOutput(last_hidden_state=hidden),
@@ -304,7 +305,7 @@ class InstructBLIPScorer(_BlipBase):
         ).logits
         logp = torch.log_softmax(logits.float(), dim=-1)
         token_logp = logp.gather(-1, lab.clamp(min=0).unsqueeze(-1)).squeeze(-1) * valid
-        return torch.exp(token_logp.sum(-1) / valid.sum(-1)).cpu()
+        return torch.exp(token_logp.sum(-1) / valid.sum(-1))  # on the device: read back once per call
 
     # ------------------------------------------------------------------ scheduling
     def _score_index_pairs(
@@ -317,7 +318,8 @@ class InstructBLIPScorer(_BlipBase):
         """Scores of ``(images[i], questions[j] -> answers[j])`` for each ``(i, j)`` in ``pairs``."""
         t5_q = {q: self._t5_question(q) for q in dict.fromkeys(questions)}
         labels = {a: self._labels(a) for a in dict.fromkeys(answers)}
-        out = torch.full((len(pairs),), float("nan"))
+        # on the device until the call ends: no batch waits for the GPU, one copy to the host per call
+        out = torch.full((len(pairs),), float("nan"), device=self.device)
         by_image: dict[int, list[int]] = {}
         for k, (i, _) in enumerate(pairs):
             by_image.setdefault(i, []).append(k)
@@ -339,13 +341,14 @@ class InstructBLIPScorer(_BlipBase):
                 hidden, mask = self._encode(part, feats)
                 rows = [(r, lab, ks) for r, job in enumerate(part) for lab, ks in job.answers.items()]
                 for sub in chunks(rows, self.batch_size):
-                    idx = torch.tensor([r for r, _, _ in sub], device=self.device)
+                    idx = to_device(torch.tensor([r for r, _, _ in sub]), self.device)
                     scores = self._answer_scores(
                         hidden.index_select(0, idx), mask.index_select(0, idx), [lab for _, lab, _ in sub]
                     )
-                    for (_, _, ks), v in zip(sub, scores):
-                        out[ks] = float(v)
-        return out
+                    dest = [k for _, _, ks in sub for k in ks]
+                    src = [r for r, (_, _, ks) in enumerate(sub) for _ in ks]
+                    out[to_device(torch.tensor(dest), self.device)] = scores[to_device(torch.tensor(src), self.device)]
+        return out.cpu()
 
     def score(
         self,
@@ -462,7 +465,7 @@ class _Blip2Base(_BlipBase):
         tok = self.tokenizer(
             list(texts), padding="max_length", truncation=True, max_length=ITM_TXT_LEN, return_tensors="pt"
         )
-        return tok.input_ids.to(self.device), tok.attention_mask.to(self.device)
+        return to_device(tok.input_ids, self.device), to_device(tok.attention_mask, self.device)
 
     def _image_mask(self, feats: torch.Tensor) -> torch.Tensor:
         return torch.ones(feats.shape[:2], dtype=torch.long, device=feats.device)
@@ -492,13 +495,13 @@ class Blip2ITMScorer(_Blip2Base):
             encoder_attention_mask=self._image_mask(feats),
         ).last_hidden_state[:, : self.num_query]
         logits = m.itm_head(hidden.to(m.itm_head.weight.dtype)).mean(dim=1)
-        return torch.softmax(logits.float(), dim=-1)[:, 1].cpu()
+        return torch.softmax(logits.float(), dim=-1)[:, 1]  # on the device: read back once per call
 
     def _score_index_pairs(
         self, images: Sequence[PILImage.Image], texts: Sequence[str], pairs: Sequence[tuple[int, int]]
     ) -> torch.Tensor:
         ids, mask = self.tokens(texts)
-        out = torch.full((len(pairs),), float("nan"))
+        out = torch.full((len(pairs),), float("nan"), device=self.device)
         by_image: dict[int, list[int]] = {}
         for k, (i, _) in enumerate(pairs):
             by_image.setdefault(i, []).append(k)
@@ -509,13 +512,13 @@ class Blip2ITMScorer(_Blip2Base):
             feats = self.encode_images([images[i] for i in block])
             rows = [(b, k) for b, i in enumerate(block) for k in by_image[i]]
             for part in chunks(rows, self.batch_size):
-                js = torch.tensor([pairs[k][1] for _, k in part], device=self.device)
-                bs = torch.tensor([b for b, _ in part], device=feats.device)
+                js = to_device(torch.tensor([pairs[k][1] for _, k in part]), self.device)
+                bs = to_device(torch.tensor([b for b, _ in part]), feats.device)
                 scores = self._itm(
                     feats.index_select(0, bs), ids.index_select(0, js), mask.index_select(0, js)
                 )
-                out[[k for _, k in part]] = scores
-        return out
+                out[to_device(torch.tensor([k for _, k in part]), self.device)] = scores
+        return out.cpu()
 
     def score(
         self,

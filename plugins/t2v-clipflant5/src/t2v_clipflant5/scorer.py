@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 import torch
 from PIL import Image as PILImage
 
+from t2v_core.device import to_device
 from t2v_core.media import Media, expand_to_square
 from t2v_core.progress import progress_bar
 from t2v_core.scorer import ImageOnlyMixin, Scorer, generation_kwargs
@@ -138,7 +139,7 @@ class CLIPFlanT5Scorer(ImageOnlyMixin, Scorer):
         """Projected patch features of each image, ``(len(images), patches, d_model)``, in batches."""
         out = []
         for s in range(0, len(images), self.batch_size):
-            pixels = self._pixels(images[s:s + self.batch_size]).to(self.device)
+            pixels = to_device(self._pixels(images[s:s + self.batch_size]), self.device, self.dtype)
             out.append(self.model.encode_images(pixels))
         return torch.cat(out)
 
@@ -152,7 +153,7 @@ class CLIPFlanT5Scorer(ImageOnlyMixin, Scorer):
         mask = torch.zeros(len(jobs), longest, dtype=torch.long, device=self.device)
         for r, job in enumerate(jobs):
             nb, na = len(job.before), len(job.after)
-            tok = embed(torch.tensor(job.before + job.after, device=self.device)).to(feats.dtype)
+            tok = embed(to_device(torch.tensor(job.before + job.after), self.device)).to(feats.dtype)
             x[r, :nb] = tok[:nb]
             x[r, nb:nb + n_img] = feats[job.image]
             x[r, nb + n_img:nb + n_img + na] = tok[nb:]
@@ -169,14 +170,14 @@ class CLIPFlanT5Scorer(ImageOnlyMixin, Scorer):
         lab = torch.full((len(labels), longest), IGNORE_INDEX, dtype=torch.long)
         for r, seq in enumerate(labels):
             lab[r, :len(seq)] = torch.tensor(seq)
-        lab = lab.to(self.device)
+        lab = to_device(lab, self.device)
         out = self.model(encoder_outputs=BaseModelOutput(last_hidden_state=hidden), attention_mask=mask,
                          decoder_input_ids=self.model._shift_right(lab), use_cache=False)
         logp = torch.log_softmax(out.logits.float(), dim=-1)
         valid = lab.ne(IGNORE_INDEX)
         token_logp = logp.gather(-1, lab.clamp(min=0).unsqueeze(-1)).squeeze(-1) * valid
         mean_nll = -token_logp.sum(-1) / valid.sum(-1)
-        return torch.exp(-mean_nll).cpu()
+        return torch.exp(-mean_nll)  # on the device: read back once per call
 
     # ------------------------------------------------------------------ scoring
     def _score_index_pairs(self, images: Sequence[PILImage.Image], questions: Sequence[str],
@@ -184,7 +185,8 @@ class CLIPFlanT5Scorer(ImageOnlyMixin, Scorer):
         """Scores of ``(images[i], questions[j] -> answers[j])`` for each ``(i, j)`` in ``pairs``."""
         q_tokens = {q: self._prompt_tokens(q) for q in dict.fromkeys(questions)}
         a_tokens = [self._answer_tokens(a) for a in answers]
-        out = torch.empty(len(pairs), dtype=torch.float32)
+        # on the device until the call ends: no batch waits for the GPU, one copy to the host per call
+        out = torch.empty(len(pairs), dtype=torch.float32, device=self.device)
         by_image: dict[int, list[int]] = {}
         for k, (i, _) in enumerate(pairs):
             by_image.setdefault(i, []).append(k)
@@ -214,7 +216,7 @@ class CLIPFlanT5Scorer(ImageOnlyMixin, Scorer):
             for js in range(0, len(order), self.batch_size):
                 chunk = order[js:js + self.batch_size]
                 self._run_jobs([jobs[j] for j in chunk], [rows_of_job[j] for j in chunk], feats, out)
-        return out
+        return out.cpu()
 
     @torch.inference_mode()
     def _run_jobs(self, jobs: Sequence[_Job], job_rows: Sequence[list[tuple[tuple[int, ...], list[int]]]],
@@ -227,11 +229,13 @@ class CLIPFlanT5Scorer(ImageOnlyMixin, Scorer):
         flat = [(r, list(ans), ks) for r, rows in enumerate(job_rows) for ans, ks in rows]
         for s in range(0, len(flat), self.batch_size):
             part = flat[s:s + self.batch_size]
-            idx = torch.tensor([r for r, _, _ in part], device=self.device)
+            idx = to_device(torch.tensor([r for r, _, _ in part]), self.device)
             scores = self._answer_scores(hidden.index_select(0, idx), mask.index_select(0, idx) if padded else None,
                                          [ans for _, ans, _ in part])
-            for (_, _, ks), v in zip(part, scores):
-                out[ks] = float(v)
+            # every pair of a row gets its score, by index tensors copied without blocking
+            dest = [k for _, _, ks in part for k in ks]
+            src = [r for r, (_, _, ks) in enumerate(part) for _ in ks]
+            out[to_device(torch.tensor(dest), self.device)] = scores[to_device(torch.tensor(src), self.device)]
 
     def score(self, media: Sequence[Media], texts: Sequence[str], *,  # type: ignore[override]
               templates: Templates | None, num_frames: int = 4) -> torch.Tensor:

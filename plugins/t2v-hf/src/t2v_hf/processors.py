@@ -107,7 +107,9 @@ class ReadProcessors:
         the prompt, the rest count as generated tokens."""
         if self.generation_input == "embeds":
             seen = seen[prompt_length:]  # generate from embeddings sees only the tokens it generated
-        ids = torch.tensor([list(seen)], dtype=torch.long, device=scores.device).reshape(1, -1)
+        from t2v_core.device import to_device
+
+        ids = to_device(torch.tensor([list(seen)], dtype=torch.long).reshape(1, -1), scores.device)
         with torch.inference_mode():
             out = self.processors(prompt_length)(ids, scores.unsqueeze(0).clone())
         return out[0].to(scores.dtype)

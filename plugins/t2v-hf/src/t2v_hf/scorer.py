@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 
 import torch
 
+from t2v_core.device import preferred_attn_implementation, to_device
 from t2v_core.media import Image, Media, Video, concat_frames
 from t2v_core.scorer import Scorer
 from t2v_core.templates import Templates
@@ -78,7 +79,10 @@ class HFVLMScorer(Scorer):
             (the probability of the whole answer, token by token).
         prefix_reuse: run each media item's prefix once and reuse its KV cache for every text (default:
             the class's ``prefix_reuse``); ``False`` scores every pair with a whole forward pass.
-        attn_implementation: passed to ``from_pretrained`` (``"sdpa"``, ``"eager"``, ...).
+        attn_implementation: passed to ``from_pretrained`` (``"sdpa"``, ``"eager"``, ``"flash_attention_2"``);
+            default: :func:`t2v_core.device.preferred_attn_implementation` (flash attention 2 on CUDA where
+            ``flash_attn`` is installed, else SDPA), falling back to transformers' own choice for a model that
+            does not support it. The one used is ``self.attn_implementation``.
         generation_config: ``"reference"`` (default): read probabilities after the logits processors that the
             reference's ``generate`` ran from the checkpoint's generation config (see :mod:`t2v_hf.processors`);
             ``"none"``: the plain softmax of the model's logits.
@@ -191,11 +195,24 @@ class HFVLMScorer(Scorer):
         cls = getattr(transformers, self.model_class or "AutoModelForImageTextToText")
         kwargs = dict(self.load_kwargs())
         kwargs["dtype" if transformers_version() >= (4, 56) else "torch_dtype"] = self.dtype
-        if self.options["attn_implementation"]:
-            kwargs["attn_implementation"] = self.options["attn_implementation"]
-        model = from_pretrained(cls, checkpoint, revision=revision, what="model", **kwargs)
+        model = self._from_pretrained_attn(cls, checkpoint, revision, kwargs)
         self.model = model.to(self.device).eval()
         self.weights_revision = weights_revision(checkpoint, revision)
+
+    def _from_pretrained_attn(self, cls: Any, checkpoint: str, revision: str | None, kwargs: dict[str, Any]) -> Any:
+        """``from_pretrained`` with the asked attention kernel, or the preferred one for the device; a model
+        class that refuses the preferred one (no SDPA / flash support) loads with transformers' default."""
+        asked = self.options["attn_implementation"]
+        attn = asked or preferred_attn_implementation(self.device)
+        try:
+            model = from_pretrained(cls, checkpoint, revision=revision, what="model", attn_implementation=attn,
+                                    **kwargs)
+        except (ValueError, ImportError) as e:
+            if asked or "attn" not in str(e).lower() and "attention" not in str(e).lower():
+                raise
+            model = from_pretrained(cls, checkpoint, revision=revision, what="model", **kwargs)
+        self.attn_implementation = getattr(model.config, "_attn_implementation", None)
+        return model
 
     def init_scoring_state(self) -> None:
         """Derive what scoring needs from the loaded model's forward signature and tokenizer."""
@@ -385,16 +402,11 @@ class HFVLMScorer(Scorer):
         return list(ids)
 
     def _to_device(self, inputs: dict[str, Any]) -> dict[str, Any]:
-        out = {}
-        for k, v in inputs.items():
-            if isinstance(v, torch.Tensor):
-                v = v.to(self.device)
-                # pixels follow the model's dtype; other floats (e.g. seconds per video grid step) keep theirs,
-                # since bf16 would round the temporal positions computed from them
-                if v.is_floating_point() and k.startswith("pixel_values"):
-                    v = v.to(self.dtype)
-            out[k] = v
-        return out
+        # pinned, non-blocking copies on CUDA (t2v_core.device.to_device); pixels follow the model's dtype,
+        # other floats (e.g. seconds per video grid step) keep theirs, since bf16 would round the temporal
+        # positions computed from them
+        return {k: to_device(v, self.device, self.dtype if k.startswith("pixel_values") else None)
+                if isinstance(v, torch.Tensor) else v for k, v in inputs.items()}
 
     def logits_vocab_limit(self) -> int | None:
         """How many leading vocabulary rows the score's softmax runs over (``None``: all of them)."""
@@ -413,7 +425,8 @@ class HFVLMScorer(Scorer):
         assert templates is not None, "VQA scorers always receive templates"
         qa = [templates.fill(t) for t in texts]
         answers = [self._answer_ids(a) for _, a in qa]
-        out = torch.full((len(media), len(texts)), float("nan"))
+        # on the device until the call ends: no batch waits for the GPU, one copy to the host per call
+        out = torch.full((len(media), len(texts)), float("nan"), device=self.device)
         rest: list[tuple[PreparedMedia, int, int]] = []
         for i, item in enumerate(media):
             prepared = self.prepare(item, **options)
@@ -425,7 +438,7 @@ class HFVLMScorer(Scorer):
             else:
                 rest.extend((prepared, i, j) for j in range(len(texts)))
         self._score_whole(rest, qa, answers, out)
-        return out
+        return out.cpu()
 
     def score_pairs(self, media: Sequence[Media], texts: Sequence[str], *, templates: Templates | None,
                     **options: Any) -> torch.Tensor:
@@ -439,14 +452,15 @@ class HFVLMScorer(Scorer):
             if id(item) not in cache:
                 cache[id(item)] = self.prepare(item, **options)
             rest.append((cache[id(item)], 0, k))
-        out = torch.full((1, len(texts)), float("nan"))
+        out = torch.full((1, len(texts)), float("nan"), device=self.device)
         self._score_whole(rest, qa, answers, out)
-        return out[0]
+        return out[0].cpu()
 
-    def _read(self, logp_rows: torch.Tensor, reads: list[tuple[int, int]]) -> float:
-        # sum of log-probabilities at (position, token) pairs -> probability
-        total = sum(float(logp_rows[pos, tok]) for pos, tok in reads)
-        return float(torch.exp(torch.tensor(total, dtype=torch.float64)))
+    def _read(self, logp_rows: torch.Tensor, reads: list[tuple[int, int]]) -> torch.Tensor:
+        # sum of log-probabilities at (position, token) pairs -> probability, a 0-d tensor where logp_rows is:
+        # indexing by Python ints is a view, so nothing here waits for the device
+        total = sum(logp_rows[pos, tok].double() for pos, tok in reads)
+        return torch.exp(total)
 
     def _score_shared_prefix(self, prepared: PreparedMedia, qa: list[tuple[str, str]],
                              answers: list[list[int]]) -> torch.Tensor | None:
@@ -474,13 +488,14 @@ class HFVLMScorer(Scorer):
         # tokens every suffix starts with (the question template's head) join the prefix; one token is left
         # to each suffix so that its logits can be read
         common = _common_prefix_length([q.ids for q in queries])
-        inputs = self._to_device(self.processor_inputs([pre], [prepared]))
+        inputs = self.processor_inputs([pre], [prepared])
         if common:
             inputs = _extend_text(inputs, queries[0].ids[:common])
             for q in queries:
                 q.ids = q.ids[common:]
         length = int(inputs["input_ids"].shape[1])
-        prefix_ids = inputs["input_ids"][0].tolist()  # what generate's processors see before each suffix
+        prefix_ids = inputs["input_ids"][0].tolist()  # what generate's processors see (read on the host)
+        inputs = self._to_device(inputs)
         for owner in self._rope_owners():
             owner.rope_deltas = None  # recomputed by this forward, never left over from an earlier call
         # only the cache is wanted from the prefix: skip its vocabulary projection (152k-wide for Qwen)
@@ -490,7 +505,7 @@ class HFVLMScorer(Scorer):
         cache = getattr(prefix_out, "cache", None) or prefix_out.past_key_values
         start = self.next_position(inputs, length)
 
-        row = torch.empty(len(queries))
+        row = torch.empty(len(queries), dtype=torch.float64, device=self.device)
         for s in range(0, len(queries), self.batch_size):
             chunk = queries[s:s + self.batch_size]
             width = max(len(c.ids) for c in chunk)
@@ -509,19 +524,19 @@ class HFVLMScorer(Scorer):
             keep = sorted({pos for r in reads for pos, _ in r})
             extra: dict[str, Any] = {}
             if self._keep_kw == "logits_to_keep" and self._keep_accepts_indices:
-                extra["logits_to_keep"] = torch.tensor(keep, device=self.device)
+                extra["logits_to_keep"] = to_device(torch.tensor(keep), self.device)
                 where = {pos: k for k, pos in enumerate(keep)}
             else:
                 where = {pos: pos for pos in keep}
             batch_cache = copy.deepcopy(cache)
             batch_cache.batch_repeat_interleave(len(chunk))
             # no attention mask: nothing is padded before a read position, so the plain causal mask is exact
-            logits = self._forward(input_ids=ids.to(self.device),
+            logits = self._forward(input_ids=to_device(ids, self.device),
                                    position_ids=self.text_position_ids(start, len(chunk), width),
                                    use_cache=True, **{self._cache_kw: batch_cache}, **extra)
             logits = self.read_processors.suffix(logits, prefix_ids, [c.ids for c in chunk], where,
                                                  [len(c.answer) if full else 0 for c in chunk])
-            logp = torch.log_softmax(logits, dim=-1).cpu()
+            logp = torch.log_softmax(logits, dim=-1)
             for r, read in enumerate(reads):
                 row[s + r] = self._read(logp[r], [(where[pos], tok) for pos, tok in read])
             del batch_cache
@@ -541,14 +556,15 @@ class HFVLMScorer(Scorer):
             for s in range(0, len(todo), self.batch_size):
                 chunk = todo[s:s + self.batch_size]
                 texts = [self.render(qa[j][0], p) + (qa[j][1] if full else "") for p, _, j in chunk]
-                inputs = self._to_device(self.processor_inputs(texts, [p for p, _, _ in chunk]))
+                host = self.processor_inputs(texts, [p for p, _, _ in chunk])
+                inputs = self._to_device(host)
                 keep = 1 + (max(len(answers[j]) for _, _, j in chunk) if full else 0)
                 extra = {self._keep_kw: keep} if self._keep_kw else {}
                 logits = self._forward(**inputs, **extra)
-                logits = self.read_processors.whole(logits[:, -keep:], inputs,
+                logits = self.read_processors.whole(logits[:, -keep:], host,
                                                     [len(answers[j]) if full else 0 for _, _, j in chunk])
-                logp = torch.log_softmax(logits, dim=-1).cpu()
-                ids = inputs["input_ids"][:, -keep:].cpu()
+                logp = torch.log_softmax(logits, dim=-1)
+                ids = host["input_ids"][:, -keep:]
                 for r, (_, i, j) in enumerate(chunk):
                     ans = answers[j]
                     if full:

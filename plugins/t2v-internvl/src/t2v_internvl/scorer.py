@@ -13,10 +13,12 @@ tile each), from one forward pass (the media prefix's KV cache is computed once 
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import torch
+from t2v_hf.loading import transformers_version
 from t2v_hf.scorer import HFVLMScorer, PreparedMedia
 
 from t2v_core.media import Video
@@ -91,8 +93,14 @@ class _RemoteModel(torch.nn.Module):
         if past_key_values is not None and self._legacy_cache:
             past_key_values = past_key_values.to_legacy_cache()
         cache = {loading._cache_kwarg(lm): past_key_values} if past_key_values is not None else {}
+        # the vocabulary projection only where read, when the language model can (transformers' own LMs that
+        # the remote code builds, e.g. Qwen2: an int, or from 4.50 a tensor of positions); remote LMs without
+        # the argument project every position and the logits are cut here
+        indices = isinstance(logits_to_keep, torch.Tensor)
+        keep_kw = _keep_kwarg(lm) if indices or logits_to_keep else None
+        keep = {keep_kw: logits_to_keep} if keep_kw else {}
         out = lm(inputs_embeds=self._embeds(input_ids, pixel_values), attention_mask=attention_mask,
-                 position_ids=position_ids, use_cache=use_cache, **cache)
+                 position_ids=position_ids, use_cache=use_cache, **cache, **keep)
         if isinstance(getattr(out, "past_key_values", None), tuple):
             # the remote code's era (transformers 4.4x, its worker environment) returns the legacy tuple cache:
             # t2v-hf's prefix reuse copies and repeats a Cache object, and the tuples go back to the model as given
@@ -100,7 +108,9 @@ class _RemoteModel(torch.nn.Module):
 
             self._legacy_cache = True
             out.past_key_values = DynamicCache.from_legacy_cache(out.past_key_values)
-        if logits_to_keep:
+        if not keep_kw and indices:
+            out.logits = out.logits[:, logits_to_keep]
+        elif not keep_kw and logits_to_keep:
             out.logits = out.logits[:, -logits_to_keep:]
         return out
 
@@ -150,7 +160,9 @@ class InternVLScorer(HFVLMScorer):
         self.ivl, self.weights_revision = loading.load(
             self.name, checkpoint, device=self.device, dtype=self.dtype, revision=revision,
             system_message=system if system else None, trust_remote_code=bool(opts["trust_remote_code"]),
-            remote_only=bool(opts["remote_only"]), attn_implementation=opts["attn_implementation"])
+            remote_only=bool(opts["remote_only"]),
+            # flash attention 2 on CUDA where installed; otherwise transformers' own default (SDPA)
+            attn_implementation=opts["attn_implementation"] or _flash_if_available(self.device))
         if system == "" and self.ivl.layout == "remote":
             self.ivl.system_message = ""
         self.tokenizer = self.ivl.tokenizer
@@ -170,7 +182,9 @@ class InternVLScorer(HFVLMScorer):
         """As t2v-hf, except that the remote wrapper keeps only the last logits and pads with an EOS id."""
         super().init_scoring_state()
         if self.ivl.layout == "remote":
-            self._keep_accepts_indices = False
+            # positions as a tensor reach the remote LM only when it takes logits_to_keep itself
+            self._keep_accepts_indices = _keep_kwarg(self.ivl.model.language_model) == "logits_to_keep" \
+                and transformers_version() >= (4, 50)
         if self.tokenizer.pad_token_id is None:
             self.pad_id = (self.ivl.eos_token_ids or [0])[0]
 
@@ -224,3 +238,18 @@ class InternVLScorer(HFVLMScorer):
 
 
 __all__ = ["InternVLScorer", "IMAGE_PLACEHOLDER"]
+
+
+def _flash_if_available(device: Any) -> str | None:
+    """``"flash_attention_2"`` where :func:`t2v_core.device.preferred_attn_implementation` picks it, else None
+    (the native classes then take transformers' default, SDPA)."""
+    from t2v_core.device import preferred_attn_implementation
+
+    attn = preferred_attn_implementation(device)
+    return attn if attn == "flash_attention_2" else None
+
+
+def _keep_kwarg(lm: Any) -> str | None:
+    """The name under which a language model's forward takes how many (or which) logits to compute."""
+    params = inspect.signature(lm.forward).parameters
+    return next((k for k in ("logits_to_keep", "num_logits_to_keep") if k in params), None)

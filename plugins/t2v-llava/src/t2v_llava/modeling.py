@@ -203,13 +203,35 @@ class LlavaLlama(nn.Module):
     def encode_images(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """Projected features ``(B, tokens, hidden)``: the selected CLIP layer (CLS dropped for ``patch``)."""
         tower = self.vision_tower
-        out = tower(pixel_values.to(device=tower.device, dtype=tower.dtype), output_hidden_states=True)
-        # SigLIP (LLaVA-NeXT): the truncated tower's last hidden state, no CLS to drop
-        feats = out.hidden_states[-1] if self.siglip else out.hidden_states[self.select_layer]
+        pixels = pixel_values.to(device=tower.device, dtype=tower.dtype)
+        if self.select_layer == -1 and not self.siglip:
+            # the last encoder layer's output, before the post-layernorm (which only the pooled CLS gets)
+            feats = tower(pixels).last_hidden_state
+        else:
+            out = tower(pixels, output_hidden_states=True)
+            # SigLIP (LLaVA-NeXT): the truncated tower's last hidden state, no CLS to drop
+            feats = out.hidden_states[-1] if self.siglip else out.hidden_states[self.select_layer]
         if self.select_feature == "patch" and not self.siglip:
             feats = feats[:, 1:]
         first = next(self.mm_projector.parameters())
         return self.mm_projector(feats.to(first.dtype))
+
+    def trim_vision_tower(self) -> int:
+        """Drop the CLIP layers after the one :meth:`encode_images` reads (the second-to-last for every LLaVA
+        checkpoint: the last layer is ~1/L of the tower's FLOPs and changes no score); returns how many were
+        dropped. SigLIP towers (LLaVA-NeXT) already lose their last layer at build time: nothing to drop."""
+        if self.siglip:
+            return 0
+        layers = getattr(self.vision_tower, "vision_model", self.vision_tower).encoder.layers
+        n = len(layers)
+        # hidden_states[k] is the output of the first k layers (0: the embeddings)
+        keep = self.select_layer + n + 1 if self.select_layer < 0 else self.select_layer
+        if not 1 <= keep < n:
+            return 0
+        del layers[keep:]
+        self.vision_tower.config.num_hidden_layers = keep
+        self.select_layer = -1
+        return n - keep
 
     def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
         """Token embeddings of the language model."""
@@ -269,9 +291,11 @@ def _load_strict(module: nn.Module, state: dict[str, torch.Tensor], repo: str, w
     module.load_state_dict({k: v for k, v in state.items() if k in own}, strict=True, assign=True)
 
 
-def load_llava(repo: str, *, dtype: torch.dtype, device: Any, revision: str | None = None
+def load_llava(repo: str, *, dtype: torch.dtype, device: Any, revision: str | None = None, trim: bool = True
                ) -> tuple[LlavaLlama, dict[str, Any], list[str]]:
-    """Load an original-layout LLaVA checkpoint (repo id or folder): ``(model, raw config, unused keys)``."""
+    """Load an original-layout LLaVA checkpoint (repo id or folder): ``(model, raw config, unused keys)``.
+    ``trim`` drops the CLIP tower's layers after the one read (:meth:`LlavaLlama.trim_vision_tower`);
+    ``trim=False`` keeps the whole tower, as the reference runs it."""
     cfg = read_config(repo, revision)
     tower_repo = cfg["mm_vision_tower"]
     vision_config = vision_config_of(tower_repo)
@@ -301,6 +325,8 @@ def load_llava(repo: str, *, dtype: torch.dtype, device: Any, revision: str | No
     left = [n for n, t in [*model.named_parameters(), *model.named_buffers()] if t.is_meta]
     if left:
         raise CheckpointLayoutError(f"{repo!r}: no weights for {left[:6]}")
+    if trim:
+        model.trim_vision_tower()
     model.to(device=device, dtype=dtype)
     model.eval()
     model.requires_grad_(False)

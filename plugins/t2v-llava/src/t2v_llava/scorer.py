@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 import torch
 from PIL import Image as PILImage
 
+from t2v_core.device import to_device
 from t2v_core.media import Media, expand_to_square
 from t2v_core.progress import progress_bar
 from t2v_core.scorer import ImageOnlyMixin, Scorer, generation_kwargs
@@ -164,7 +165,7 @@ class LlavaScorer(ImageOnlyMixin, Scorer):
     def encode_images(self, images: Sequence[PILImage.Image]) -> list[torch.Tensor]:
         """Projected image features, one ``(tokens, hidden)`` tensor per image (576 tokens for a 336 px tile)."""
         if self.image_aspect_ratio != "anyres":
-            return list(self.model.encode_images(self._pixels(images).to(self.device)))
+            return list(self.model.encode_images(to_device(self._pixels(images), self.device, self.dtype)))
         from .anyres import pack, tiles
 
         pinpoints = self.config["image_grid_pinpoints"]
@@ -172,7 +173,7 @@ class LlavaScorer(ImageOnlyMixin, Scorer):
         out = []
         for im in images:
             parts, grid = tiles(im, pinpoints, side)
-            feats = self.model.encode_images(self._pixels(parts).to(self.device))
+            feats = self.model.encode_images(to_device(self._pixels(parts), self.device, self.dtype))
             out.append(pack(feats, grid, im.size, self.model.image_newline, self.merge))
         return out
 
@@ -183,7 +184,8 @@ class LlavaScorer(ImageOnlyMixin, Scorer):
         """Scores of ``(images[i], texts[j])`` for each ``(i, j)`` in ``pairs``."""
         from transformers import DynamicCache
 
-        out = torch.empty(len(pairs), dtype=torch.float32)
+        # on the device until the call ends: no batch waits for the GPU, one copy to the host per call
+        out = torch.empty(len(pairs), dtype=torch.float32, device=self.device)
         # tokens every text starts with go into the shared prefix; each text keeps its first scored token's
         # predecessor so its logits come from its own suffix
         common = _common_prefix_length([t.ids for t in texts], min(t.start for t in texts) - 1)
@@ -193,8 +195,8 @@ class LlavaScorer(ImageOnlyMixin, Scorer):
             by_image.setdefault(i, []).append(k)
         image_ids = list(by_image)
         lm = self.model.language_model
-        before = self.model.embed(torch.tensor(self._before, device=self.device))
-        head_emb = self.model.embed(torch.tensor(head, dtype=torch.long, device=self.device))
+        before = self.model.embed(to_device(torch.tensor(self._before), self.device))
+        head_emb = self.model.embed(to_device(torch.tensor(head, dtype=torch.long), self.device))
         blocks = range(0, len(image_ids), self.batch_size)
         for s in progress_bar(blocks, enabled=self.progress, total=len(blocks), desc=self.name, unit="block"):
             block = image_ids[s:s + self.batch_size]
@@ -214,7 +216,7 @@ class LlavaScorer(ImageOnlyMixin, Scorer):
                 for cs in range(0, len(rows), self.batch_size):
                     chunk = rows[cs:cs + self.batch_size]
                     self._run_suffixes(cache, plen, common, [(g, texts[pairs[k][1]], k) for g, k in chunk], out)
-        return out
+        return out.cpu()
 
     def _run_suffixes(self, cache: Any, plen: int, common: int, rows: Sequence[tuple[int, _Text, int]],
                       out: torch.Tensor) -> None:
@@ -226,23 +228,25 @@ class LlavaScorer(ImageOnlyMixin, Scorer):
         ids = torch.full((len(rows), width), self.eos_id, dtype=torch.long)
         for r, x in enumerate(suffixes):
             ids[r, :len(x)] = torch.tensor(x)
-        idx = torch.tensor([r for r, _, _ in rows], device=self.device)
+        idx = to_device(torch.tensor([r for r, _, _ in rows]), self.device)
         rows_cache = DynamicCache()
         for layer_idx, layer in enumerate(cache.layers):
             rows_cache.update(layer.keys.index_select(0, idx), layer.values.index_select(0, idx), layer_idx)
         positions = torch.arange(plen, plen + width, device=self.device).expand(len(rows), -1)
-        hidden = lm.model(input_ids=ids.to(self.device), position_ids=positions, use_cache=True,
+        hidden = lm.model(input_ids=to_device(ids, self.device), position_ids=positions, use_cache=True,
                           **{_cache_kw(lm.model): rows_cache}).last_hidden_state
         # the logits that predict token t of a suffix sit at position t - 1
         where = [(r, p) for r, (_, t, _) in enumerate(rows) for p in range(t.start - common - 1, len(t.ids) - common - 1)]
-        sel = hidden[torch.tensor([r for r, _ in where]), torch.tensor([p for _, p in where])]
+        # index and target tensors are made on the host and copied without blocking; nothing read back here
+        at = to_device(torch.tensor(where, dtype=torch.long).reshape(-1, 2), self.device)
+        sel = hidden[at[:, 0], at[:, 1]]
         logits = lm.lm_head(sel)[:, :self.vocab].float()
-        targets = torch.tensor([int(ids[r, p + 1]) for r, p in where], device=logits.device)
-        logp = torch.log_softmax(logits, dim=-1).gather(-1, targets[:, None])[:, 0].cpu().double()
+        targets = to_device(ids[[r for r, _ in where], [p + 1 for _, p in where]], self.device)
+        logp = torch.log_softmax(logits, dim=-1).gather(-1, targets[:, None])[:, 0].double()
         pos = 0
         for _, t, k in rows:
             n = len(t.ids) - t.start
-            out[k] = float(torch.exp(logp[pos:pos + n].mean()))
+            out[k] = torch.exp(logp[pos:pos + n].mean())
             pos += n
 
     def _prepare(self, templates: Templates | None, texts: Sequence[str]) -> list[_Text]:

@@ -34,6 +34,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from t2v_core.device import to_device
 from t2v_core.media import Media, Video
 from t2v_core.scorer import generation_kwargs
 from t2v_core.templates import Templates
@@ -158,7 +159,8 @@ class LlavaVideoScorer(LlavaScorer):
         """Each clip's video tokens: frames through the tower and projector, pooled, laid out with newlines."""
         out = []
         for clip in clips:
-            pixels = self.processor(images=list(clip.frames), return_tensors="pt")["pixel_values"].to(self.device)
+            pixels = to_device(self.processor(images=list(clip.frames), return_tensors="pt")["pixel_values"],
+                               self.device, self.dtype)
             feats = torch.cat([self.model.encode_images(pixels[s:s + 16]) for s in range(0, len(pixels), 16)])
             grid = pool_frames(feats, self.pool_stride, self.pool_mode)
             out.append(layout(grid, self.model.image_newline, self.newline_position))

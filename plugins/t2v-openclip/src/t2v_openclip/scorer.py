@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 
 import torch
 
+from t2v_core.device import to_device
 from t2v_core.media import Image, Media, concat_frames
 from t2v_core.progress import progress_bar
 from t2v_core.scorer import Scorer
@@ -250,11 +251,11 @@ class OpenCLIPScorer(EmbeddingScorer):
         self.scale = 1.0
 
     def encode_image_batch(self, images: list[Any]) -> torch.Tensor:
-        pixels = torch.stack([self.preprocess(im) for im in images]).to(self.device, self.dtype)
+        pixels = to_device(torch.stack([self.preprocess(im) for im in images]), self.device, self.dtype)
         return self.model.encode_image(pixels)  # type: ignore[no-any-return]
 
     def encode_text_batch(self, texts: list[str]) -> torch.Tensor:
-        tokens = self.tokenizer(texts).to(self.device)
+        tokens = to_device(self.tokenizer(texts), self.device)
         return self.model.encode_text(tokens)  # type: ignore[no-any-return]
 
     def token_lengths(self, texts: Sequence[str]) -> list[int]:
@@ -350,14 +351,15 @@ class PickScoreScorer(EmbeddingScorer):
 
     def encode_image_batch(self, images: list[Any]) -> torch.Tensor:
         inputs = self.processor(images=images, return_tensors="pt")
-        pixels = inputs["pixel_values"].to(self.device, self.dtype)
+        pixels = to_device(inputs["pixel_values"], self.device, self.dtype)
         return self._features(self.model.get_image_features(pixel_values=pixels))
 
     def encode_text_batch(self, texts: list[str]) -> torch.Tensor:
         inputs = self.processor(text=texts, padding=True, truncation=True, max_length=self.context_length,
                                 return_tensors="pt")
         return self._features(self.model.get_text_features(
-            input_ids=inputs["input_ids"].to(self.device), attention_mask=inputs["attention_mask"].to(self.device)))
+            input_ids=to_device(inputs["input_ids"], self.device),
+            attention_mask=to_device(inputs["attention_mask"], self.device)))
 
     def token_lengths(self, texts: Sequence[str]) -> list[int]:
         return _hf_token_lengths(self.processor.tokenizer, texts)

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from t2v_core.device import to_device
 from t2v_core.media import Image, Media
 from t2v_core.progress import progress_bar
 from t2v_core.scorer import Scorer
@@ -244,13 +245,13 @@ class LanguageBindVideoScorer(VideoEmbeddingScorer):
         return video.permute(1, 0, 2, 3).contiguous()
 
     def encode_media_batch(self, frames: list[list[Any]]) -> torch.Tensor:
-        pixels = torch.stack([self.preprocess(f) for f in frames]).to(self.device, self.dtype)
+        pixels = to_device(torch.stack([self.preprocess(f) for f in frames]), self.device, self.dtype)
         return self.model.encode_video(pixels).unsqueeze(1)  # one pooled embedding per video
 
     def encode_text_batch(self, texts: list[str]) -> torch.Tensor:
         enc = self.tokenizer(texts, max_length=self.context_length, truncation=True, padding=True,
                              return_tensors="pt")
-        return self.model.encode_text(enc["input_ids"].to(self.device), enc["attention_mask"].to(self.device))
+        return self.model.encode_text(to_device(enc["input_ids"], self.device), to_device(enc["attention_mask"], self.device))
 
     def token_lengths(self, texts: Sequence[str]) -> list[int]:
         return [len(ids) for ids in self.tokenizer(list(texts), truncation=False, verbose=False)["input_ids"]]
@@ -362,13 +363,13 @@ class UMTCLIPScorer(UMTLoader, VideoEmbeddingScorer):
         self.load_umt()
 
     def encode_media_batch(self, frames: list[list[Any]]) -> torch.Tensor:
-        pixels = torch.stack([self.preprocess(f) for f in frames]).to(self.device, self.dtype)
+        pixels = to_device(torch.stack([self.preprocess(f) for f in frames]), self.device, self.dtype)
         return self.model.encode_video(pixels)[1]
 
     def encode_text_batch(self, texts: list[str]) -> torch.Tensor:
         enc = self.tokenize(texts)
-        feats = self.model.text_encoder.encode_text(enc["input_ids"].to(self.device),
-                                                    enc["attention_mask"].to(self.device))
+        feats = self.model.text_encoder.encode_text(to_device(enc["input_ids"], self.device),
+                                                    to_device(enc["attention_mask"], self.device))
         return self.model.text_proj(feats[:, 0])
 
 
@@ -413,7 +414,7 @@ class UMTITMScorer(UMTLoader, Scorer):
                 pixels = self.preprocess(self.media_frames(media[i]))
                 groups.setdefault(pixels.shape[0], []).append((i, pixels))
             for items in groups.values():
-                batch = torch.stack([p for _, p in items]).to(self.device, self.dtype)
+                batch = to_device(torch.stack([p for _, p in items]), self.device, self.dtype)
                 for (i, _), tok in zip(items, self.model.encode_video(batch)[0]):
                     out[i] = tok
         return [t for t in out if t is not None]
@@ -424,11 +425,12 @@ class UMTITMScorer(UMTLoader, Scorer):
         unique = list(dict.fromkeys(texts))
         warn_long(self.name, unique, self.token_lengths(unique), self.context_length)
         enc = self.tokenize(unique)
-        ids, mask = enc["input_ids"].to(self.device), enc["attention_mask"].to(self.device)
+        ids, mask = to_device(enc["input_ids"], self.device), to_device(enc["attention_mask"], self.device)
         feats = torch.cat([self.model.text_encoder.encode_text(ids[s:s + self.batch_size], mask[s:s + self.batch_size])
                            for s in range(0, len(unique), self.batch_size)])
         where = [unique.index(t) for t in texts]
-        out = torch.empty(len(pairs), dtype=torch.float32)
+        # on the device until the call ends: no batch waits for the GPU, one copy to the host per call
+        out = torch.empty(len(pairs), dtype=torch.float32, device=self.device)
         starts = range(0, len(pairs), self.batch_size)
         for s in progress_bar(starts, enabled=self.progress if len(starts) > 1 else False, total=len(starts),
                               desc=f"{self.name} pairs", unit="batch"):
@@ -440,12 +442,12 @@ class UMTITMScorer(UMTLoader, Scorer):
             for k, m in enumerate(mem):
                 memory[k, : m.shape[0]] = m
                 memory_mask[k, : m.shape[0]] = 1
-            rows = torch.tensor([where[j] for _, j in chunk], device=self.device)
+            rows = to_device(torch.tensor([where[j] for _, j in chunk]), self.device)
             fused = self.model.text_encoder.fuse(feats[rows], mask[rows], memory, memory_mask)
             logits = self.model.itm_head(fused[:, 0]).float()
             val = logits.softmax(-1)[:, 1] if self.itm_output == "probability" else logits[:, 1]
-            out[s:s + len(chunk)] = val.cpu()
-        return out
+            out[s:s + len(chunk)] = val
+        return out.cpu()
 
     def score(self, media: Sequence[Media], texts: Sequence[str], *,  # type: ignore[override]
               templates: Templates | None = None, num_frames: int | None = None) -> torch.Tensor:

@@ -155,8 +155,9 @@ def test_internlm_variant_scores_as_its_definition_in_the_worker(world):
 
 
 def test_refused_before_any_worker_environment_is_made(world, monkeypatch):
-    from t2v_core import isolated
     from t2v_remote.scorer import RemoteCodeRefusedError
+
+    from t2v_core import isolated
 
     def no_env(*args, **kwargs):
         raise AssertionError("a worker environment was made for a model that had to be refused")

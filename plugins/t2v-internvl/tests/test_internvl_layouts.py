@@ -101,7 +101,7 @@ def test_remote_code_path_projects_only_the_read_positions(get_score, remote_pla
     """Remote code with a transformers LM (Qwen2 here): lm_head sees 1 position per prompt (the prefix's
     forward keeps 1, each suffix batch its read positions), and the scores equal the remote model's own."""
     model, tok = remote_plain
-    score = get_score("internvl2-1b", trust_remote_code=True)
+    score = get_score("internvl2-1b", trust_remote_code=True, isolated=False)  # in-process: the hook needs the model here
     head = score.model.ivl.model.language_model.lm_head
     widths = []
     handle = head.register_forward_hook(lambda m, args, out: widths.append(args[0].shape[1]))

@@ -284,7 +284,7 @@ def count_host_syncs(*modules: Any) -> Iterator[HostSyncs]:
         @classmethod
         def __torch_function__(cls, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
             if getattr(func, "__name__", "") in _SYNC_METHODS:
-                frame = sys._getframe(1)
+                frame: Any = sys._getframe(1)
                 while frame is not None and "/torch/" in frame.f_code.co_filename:
                     frame = frame.f_back
                 where = f"{frame.f_code.co_filename}:{frame.f_lineno}" if frame is not None else "?"

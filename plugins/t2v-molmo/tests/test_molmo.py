@@ -57,7 +57,10 @@ def test_registered_names():
         assert spec.question_template == QUESTION and spec.answer_template == "Yes"
         assert spec.media == ("image", "video")
     assert get_spec("molmo2-7b").name == "molmo2-o-7b"  # the reference's name
-    assert get_spec("molmo-7b-d-0924").plugin != "t2v-molmo"  # the 0924 remote-code names stay elsewhere
+    # the 0924 remote-code names stay with t2v-remote (the catalogue says so even where it is not installed)
+    from t2v_core.catalogue import distribution_for
+
+    assert distribution_for("molmo-7b-d-0924") == "t2v-remote"
 
 
 def test_listing_imports_nothing_heavy():

@@ -431,8 +431,12 @@ class HFVLMScorer(Scorer):
                      templates: Templates | None, **options: Any) -> list[torch.Tensor]:
         """Several (media, texts) groups at once (``batch_forward``, ``t2v score --pairs``, ``t2v bench run``):
         media with several texts reuse their prefix as in :meth:`score`; every other pair (one text per
-        item, the common case) joins one cross-group batch of whole prompts, sorted by length."""
+        item, the common case) joins one cross-group batch of whole prompts, sorted by length. A family
+        that overrides :meth:`score` (e.g. to split calls by image shape) gets the core's group-by-group
+        default, through its own ``score``."""
         assert templates is not None, "VQA scorers always receive templates"
+        if type(self).score is not HFVLMScorer.score:
+            return super().score_groups(groups, templates=templates, **options)
         outs: list[torch.Tensor] = []
         qa: list[tuple[str, str]] = []
         answers: list[list[int]] = []

@@ -86,6 +86,12 @@ class QwenVLScorer(HFVLMScorer):
                 _encode_one_by_one(visual)
         if self.device.type == "cpu" and visual is not None:
             _patch_embed_as_matmul(visual)
+        if self.model_type.startswith("qwen3_5"):
+            # linear-attention cache layers have no batch_repeat_interleave: the prefix cannot be shared
+            if self.options["prefix_reuse"]:
+                raise ValueError(f"model {self.name!r}: prefix_reuse=True is not supported: Qwen3.5's hybrid cache "
+                                 "(linear-attention state) cannot be repeated per text; leave prefix_reuse unset")
+            self.use_prefix_reuse = False
 
     def chat_template_kwargs(self) -> dict[str, Any]:
         """Thinking off (Qwen3.5's template writes an empty thinking block; the others ignore the switch)."""

@@ -150,3 +150,17 @@ def test_one_text_per_image_batched_after_the_shared_header(tiny_hub, monkeypatc
     assert rel(shuffled, want[order]) < 1e-5
     alone = t2v_core.VQAScore(model=name, device="cpu", batch_size=1)
     assert rel(alone(images=[pairs[3][0]], texts=[pairs[3][1]])[0], want[3:4]) < 1e-5
+
+
+def test_full_answer_after_the_shared_header(tiny_hub, monkeypatch, image_files):
+    """answer_likelihood='full' with a two-token answer, one text per image across samples: the header path
+    reads every answer token where the left-padded whole prompts (tested against plain forwards) read them."""
+    offline(monkeypatch, tiny_hub[0])
+    data = [{"images": [p], "texts": [t]} for p, t in zip(image_files, TEXTS)]
+    got = t2v_core.VQAScore(model="qwen2-vl-2b", device="cpu", answer_likelihood="full", batch_size=2)
+    want = t2v_core.VQAScore(model="qwen2-vl-2b", device="cpu", answer_likelihood="full", prefix_reuse=False)
+    a = got.batch_forward(data, answer_template="Yes.").reshape(-1)
+    b = want.batch_forward(data, answer_template="Yes.").reshape(-1)
+    assert rel(a, b) < 1e-5
+    first = t2v_core.VQAScore(model="qwen2-vl-2b", device="cpu").batch_forward(data, answer_template="Yes.")
+    assert (a < first.reshape(-1)).all()  # two tokens' probability, below the first token's

@@ -57,18 +57,6 @@ def baseline(score: t2v_core.VQAScore, media: list, texts: list[str], **call) ->
     ivl, tok, model = scorer.ivl, scorer.tokenizer, scorer.model
     templates = scorer.templates()
     out = torch.empty(len(media), len(texts))
-    # the reference ran the tower as transformers has it: without t2v-internvl's tile-by-tile CPU encoding
-    tower = getattr(getattr(model, "model", None), "vision_tower", None)
-    patched = tower.__dict__.pop("forward", None) if tower is not None else None
-    try:
-        _loop(scorer, ivl, tok, model, templates, media, texts, out, call)
-    finally:
-        if patched is not None:
-            tower.forward = patched
-    return out
-
-
-def _loop(scorer, ivl, tok, model, templates, media, texts, out, call) -> None:
     for i, item in enumerate(media):
         for j, text in enumerate(texts):
             question, answer = templates.fill(text)
@@ -81,6 +69,7 @@ def _loop(scorer, ivl, tok, model, templates, media, texts, out, call) -> None:
                                      pad_token_id=scorer.pad_id)
             probs = torch.softmax(gen.scores[0].float(), dim=-1)
             out[i, j] = probs[0, tok.encode(answer, add_special_tokens=False)[0]]
+    return out
 
 
 def main() -> None:

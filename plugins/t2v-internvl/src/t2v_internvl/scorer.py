@@ -152,9 +152,6 @@ class InternVLScorer(HFVLMScorer):
         else:
             self.model = self.ivl.model
             self.processor = self.tokenizer  # its chat template is the checkpoint's
-            tower = getattr(getattr(self.model, "model", None), "vision_tower", None)
-            if self.device.type == "cpu" and tower is not None:
-                _tile_by_tile(tower)
 
     def generation_model(self) -> Any:
         """Whose ``generate`` the reference ran: the remote code's language model (its generation config is
@@ -220,34 +217,6 @@ class InternVLScorer(HFVLMScorer):
             # stop at the end of the assistant turn (<|im_end|>), whatever the checkpoint's generation config says
             self.model.generation_config.eos_token_id = self.ivl.eos_token_ids
         return super().generate_media(media, prompts, max_new_tokens=max_new_tokens, **options)
-
-
-def _tile_by_tile(tower: torch.nn.Module) -> None:
-    """Make a native InternVL vision tower encode the tiles of a batch one at a time (on a CPU one tile's
-    activations stay in cache where a batch's do not). Tiles are independent in the tower, so the outputs,
-    concatenated along the batch axis, are the batched call's."""
-    forward = tower.forward
-
-    def one_by_one(pixel_values: torch.Tensor, **kwargs: Any) -> Any:
-        if pixel_values.shape[0] < 2:
-            return forward(pixel_values=pixel_values, **kwargs)
-        return _concat([forward(pixel_values=x, **kwargs) for x in pixel_values.split(1)])
-
-    tower.forward = one_by_one
-
-
-def _concat(outs: list[Any]) -> Any:
-    """Concatenate per-tile outputs along the batch axis: tensors, tuples of them, model outputs by field."""
-    first = outs[0]
-    if first is None:
-        return None
-    if isinstance(first, torch.Tensor):
-        return torch.cat(outs)
-    if isinstance(first, (list, tuple)):
-        return type(first)(_concat([o[k] for o in outs]) for k in range(len(first)))
-    if hasattr(first, "keys"):
-        return type(first)(**{k: _concat([o[k] for o in outs]) for k in first.keys()})
-    raise TypeError(f"cannot concatenate vision outputs of type {type(first).__name__}")
 
 
 __all__ = ["InternVLScorer", "IMAGE_PLACEHOLDER"]

@@ -102,20 +102,27 @@ def compare(label: str, naive: Callable[[], Any], ours: Callable[[], Any], round
     """Time ``naive()`` and ``ours()`` in alternating rounds, print one line, return naive / ours (medians)."""
     t_naive: list[float] = []
     t_ours: list[float] = []
+    c_naive: list[float] = []
+    c_ours: list[float] = []
     dev = 0.0
     for r in range(rounds):
         results = {}
         for name in (("naive", "ours") if r % 2 == 0 else ("ours", "naive")):
             fn = naive if name == "naive" else ours
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             results[name] = fn()
             (t_naive if name == "naive" else t_ours).append(time.perf_counter() - t0)
+            (c_naive if name == "naive" else c_ours).append(time.process_time() - c0)
         dev = max(dev, _relative(results["ours"], results["naive"]))
     tn, to = statistics.median(t_naive), statistics.median(t_ours)
     ratio = tn / to
     flag = "  SLOWER THAN THE NAIVE LOOP" if ratio < 1 else ""
-    print(f"{label}: naive {tn:.2f} s, t2v {to:.2f} s, ratio {ratio:.2f}x (median of {rounds} alternating "
-          f"rounds; max relative difference {dev:.1e}){flag}", flush=True)
+    cpu = statistics.median(c_naive) / statistics.median(c_ours)
+    # CPU time of this process as well: on a machine shared with other jobs, wall time also counts the
+    # time the scheduler gave to others
+    print(f"{label}: naive {tn:.2f} s, t2v {to:.2f} s, ratio {ratio:.2f}x (CPU time {statistics.median(c_naive):.2f} s"
+          f" / {statistics.median(c_ours):.2f} s = {cpu:.2f}x; median of {rounds} alternating rounds; max relative "
+          f"difference {dev:.1e}){flag}", flush=True)
     if not dev < tol:
         raise SystemExit(f"{label}: the two paths disagree (max relative difference {dev:.2e} >= {tol})")
     return ratio

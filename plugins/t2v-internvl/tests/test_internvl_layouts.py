@@ -80,6 +80,11 @@ def test_remote_code_path_matches_its_own_forward(get_score, remote_plain):
     for j, text in enumerate(TEXTS):
         want = _remote_ref(model, tok, pixels, ref.video_user(3, model.num_image_token, text))
         assert abs(float(got[2, j]) - want) / want < 1e-4
+    # one text per image, batched across samples after the shared header: the same scores
+    cols = [(i + 1) % len(TEXTS) for i in range(len(images))]
+    pairs = score.batch_forward([{"images": [img], "texts": [TEXTS[j]]} for img, j in zip(images, cols)])
+    torch.testing.assert_close(pairs.reshape(-1), torch.stack([got[i, j] for i, j in enumerate(cols)]), rtol=1e-4,
+                               atol=0)
     answers = score.model.generate(images[:1], ["What is it?"], max_new_tokens=2)
     assert len(answers) == 1 and isinstance(answers[0], str)
 

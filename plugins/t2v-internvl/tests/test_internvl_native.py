@@ -171,3 +171,21 @@ def test_fps_sampling_and_full_answer_likelihood(get_score, plain):
     first = get_score("internvl3-1b")(images=img, texts=TEXTS)
     full = get_score("internvl3-1b", answer_likelihood="full")(images=img, texts=TEXTS)
     torch.testing.assert_close(full, first, rtol=RTOL, atol=1e-7)
+
+
+def test_one_text_per_image_across_samples_matches_plain_forward(get_score, plain):
+    """Samples of one image (1 to several tiles) and one text, batched across samples after the system prompt
+    and user header they share (run once), in two orders: every score is a plain unbatched forward's."""
+    model, tok = plain
+    images = _images()
+    pairs = [(k % 3, (k * 2) % 3) for k in range(6)]
+    want = []
+    for i, j in pairs:
+        pixels = ref.image_pixels(images[i], 56)
+        want.append(ref.native_score(model, tok, pixels, ref.image_user(pixels.shape[0], 4, TEXTS[j])))
+    score = get_score("internvl3-1b")
+    for order, batch_size in ((range(6), 4), ([4, 1, 5, 0, 3, 2], 3)):
+        got = score.batch_forward([{"images": [images[pairs[k][0]]], "texts": [TEXTS[pairs[k][1]]]} for k in order],
+                                  batch_size=batch_size).reshape(-1)
+        for r, k in enumerate(order):
+            assert _rel(float(got[r]), want[k]) < RTOL, (k, float(got[r]), want[k])

@@ -103,3 +103,30 @@ def test_transparent_image_files_are_read_as_the_reference_reads_them(golden, go
     white = t2v_core.VQAScore(model="qwen2.5-vl-7b", device="cpu", alpha="white")
     got = white(images=[golden["image_paths"][k]], texts=golden["texts"][:2])
     assert rel(got, [default["scores"][k][:2]]) > 1e-3  # composited on white: other pixels, other scores
+
+
+@pytest.mark.parametrize("batch_size", [3, 8])
+def test_one_text_per_image_across_samples_matches_golden(golden, golden_hub, batch_size):
+    """GenAI-Bench's shape: many samples of one image and one text, batched across samples after the shared
+    chat header (images of several sizes, texts of several lengths, in a shuffled order). Each score is the
+    reference's; the vision tower never sees two images in one call (on 4.x it would cost the square of the
+    batch; on 5.x its own block-diagonal path is kept)."""
+    score = t2v_core.VQAScore(model="qwen2.5-vl-7b", device="cpu")
+    default = next(c for c in golden["cases"] if c["template"] == "default")
+    paths, texts = golden["image_paths"], golden["texts"]
+    pairs = [(i, j) for i in range(len(paths)) for j in range(len(texts))][::-3]
+    model = score.model.model
+    embed = (getattr(model, "visual", None) or model.model.visual).patch_embed
+    calls = []
+    forward = embed.forward
+
+    def spy(*args, **kwargs):
+        calls.append(1)
+        return forward(*args, **kwargs)
+
+    embed.forward = spy
+    out = score.batch_forward([{"images": [paths[i]], "texts": [texts[j]]} for i, j in pairs], batch_size=batch_size)
+    assert out.shape == (len(pairs), 1, 1)
+    assert rel(out.reshape(-1), [default["scores"][i][j] for i, j in pairs]) < 1e-4
+    batches = -(-len(pairs) // batch_size)
+    assert len(calls) == (len(pairs) if transformers_version() < (5,) else batches)

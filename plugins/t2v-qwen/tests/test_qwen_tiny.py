@@ -118,3 +118,49 @@ def test_generate(tiny_hub, monkeypatch, image_files):
     assert len(out) == 2 and all(isinstance(o, str) for o in out)
     alone = score.model.generate(image_files[1:2], ["What is it?"], max_new_tokens=3)
     assert alone[0] == out[1]  # left padding does not change greedy answers
+
+
+@pytest.mark.parametrize("name,family,patch", MODELS)
+def test_one_text_per_image_batched_after_the_shared_header(tiny_hub, monkeypatch, image_files, name, family, patch):
+    """Aligned pairs (one text per image, images of three sizes, texts of several lengths) are batched after
+    the chat header they share; each score equals a plain unbatched forward, in any order and batch size."""
+    hub, folders = tiny_hub
+    offline(monkeypatch, hub)
+    processor, model = load_plain(folders[family])
+    pairs = [(image_files[k % 3], TEXTS[(k * 2) % 3] + " and" * (k % 4)) for k in range(7)]
+    want = torch.tensor([plain_score(processor, model, QUESTION.format(t), "Yes", image=reference_image(p, patch))
+                         for p, t in pairs])
+    score = t2v_core.VQAScore(model=name, device="cpu", batch_size=4)
+    calls = []
+    forward = score.model.model.forward
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs)
+        return forward(*args, **kwargs)
+
+    monkeypatch.setattr(score.model.model, "forward", spy)
+    got = score.batch_forward([{"images": [p], "texts": [t]} for p, t in pairs]).reshape(-1)
+    assert rel(got, want) < 1e-5
+    # the header ran alone once, then two batches of 4 + 3 pairs after it, each with a cache and its media
+    assert [int(c["input_ids"].shape[0]) for c in calls] == [1, 4, 3]
+    assert all(c.get(score.model._cache_kw) is not None and "pixel_values" in c for c in calls[1:]), [sorted(c) for c in calls]
+    order = [5, 2, 6, 0, 3, 1, 4]
+    again = t2v_core.VQAScore(model=name, device="cpu", batch_size=3)
+    shuffled = again.batch_forward([{"images": [pairs[k][0]], "texts": [pairs[k][1]]} for k in order]).reshape(-1)
+    assert rel(shuffled, want[order]) < 1e-5
+    alone = t2v_core.VQAScore(model=name, device="cpu", batch_size=1)
+    assert rel(alone(images=[pairs[3][0]], texts=[pairs[3][1]])[0], want[3:4]) < 1e-5
+
+
+def test_full_answer_after_the_shared_header(tiny_hub, monkeypatch, image_files):
+    """answer_likelihood='full' with a two-token answer, one text per image across samples: the header path
+    reads every answer token where the left-padded whole prompts (tested against plain forwards) read them."""
+    offline(monkeypatch, tiny_hub[0])
+    data = [{"images": [p], "texts": [t]} for p, t in zip(image_files, TEXTS)]
+    got = t2v_core.VQAScore(model="qwen2-vl-2b", device="cpu", answer_likelihood="full", batch_size=2)
+    want = t2v_core.VQAScore(model="qwen2-vl-2b", device="cpu", answer_likelihood="full", prefix_reuse=False)
+    a = got.batch_forward(data, answer_template="Yes.").reshape(-1)
+    b = want.batch_forward(data, answer_template="Yes.").reshape(-1)
+    assert rel(a, b) < 1e-5
+    first = t2v_core.VQAScore(model="qwen2-vl-2b", device="cpu").batch_forward(data, answer_template="Yes.")
+    assert (a < first.reshape(-1)).all()  # two tokens' probability, below the first token's

@@ -142,6 +142,10 @@ class HFVLMScorer(Scorer):
     #: image-only families: a video becomes its sampled frames side by side in one image, frame_gap px apart
     video_side_by_side: ClassVar[bool] = False
     frame_gap: ClassVar[int] = 10
+    #: batch whole prompts after their shared text head, run once (needs a forward that takes media tokens
+    #: after a cache, with explicit position ids); off for families whose attention depends on more than
+    #: causality (bidirectional image blocks, prefix-LM) until checked
+    header_reuse: ClassVar[bool] = False
     #: constructor options this scorer accepts, with defaults (subclasses extend)
     init_options: ClassVar[dict[str, Any]] = {"checkpoint": None, "revision": None, "answer_likelihood": "first",
                                                "prefix_reuse": None, "attn_implementation": None, "alpha": None,
@@ -456,6 +460,45 @@ class HFVLMScorer(Scorer):
         self._score_whole(rest, qa, answers, out)
         return out[0].cpu()
 
+    def score_groups(self, groups: Sequence[tuple[Sequence[Media], Sequence[str]]], *,
+                     templates: Templates | None, **options: Any) -> list[torch.Tensor]:
+        """Several (media, texts) groups at once (``batch_forward``, ``t2v score --pairs``, ``t2v bench run``):
+        media with several texts reuse their prefix as in :meth:`score`; every other pair (one text per
+        item, the common case) joins one cross-group batch of whole prompts, sorted by length. A family
+        that overrides :meth:`score` (e.g. to split calls by image shape) gets the core's group-by-group
+        default, through its own ``score``."""
+        assert templates is not None, "VQA scorers always receive templates"
+        if type(self).score is not HFVLMScorer.score:
+            return super().score_groups(groups, templates=templates, **options)
+        outs: list[torch.Tensor] = []
+        qa: list[tuple[str, str]] = []
+        answers: list[list[int]] = []
+        rest: list[tuple[PreparedMedia, int, int]] = []
+        where: list[tuple[int, int, int]] = []  # flat index -> (group, row, text)
+        for g, (media, texts) in enumerate(groups):
+            group_qa = [templates.fill(t) for t in texts]
+            group_answers = [self._answer_ids(a) for _, a in group_qa]
+            out = torch.full((len(media), len(texts)), float("nan"), device=self.device)
+            for i, item in enumerate(media):
+                prepared = self.prepare(item, **options)
+                row = None
+                if self.use_prefix_reuse and len(texts) > 1:
+                    row = self._score_shared_prefix(prepared, group_qa, group_answers)
+                if row is not None:
+                    out[i] = row
+                    continue
+                for j in range(len(texts)):
+                    rest.append((prepared, 0, len(qa)))
+                    where.append((g, i, j))
+                    qa.append(group_qa[j])
+                    answers.append(group_answers[j])
+            outs.append(out)
+        flat = torch.full((1, len(qa)), float("nan"), device=self.device)
+        self._score_whole(rest, qa, answers, flat)
+        for k, (g, i, j) in enumerate(where):
+            outs[g][i, j] = flat[0, k]
+        return [o.cpu() for o in outs]  # one copy per call: nothing waits for the device before
+
     def _read(self, logp_rows: torch.Tensor, reads: list[tuple[int, int]]) -> torch.Tensor:
         # sum of log-probabilities at (position, token) pairs -> probability, a 0-d tensor where logp_rows is:
         # indexing by Python ints is a view, so nothing here waits for the device
@@ -549,23 +592,33 @@ class HFVLMScorer(Scorer):
 
     def _score_whole(self, pairs: list[tuple[PreparedMedia, int, int]], qa: list[tuple[str, str]],
                      answers: list[list[int]], out: torch.Tensor) -> None:
-        """Score (prepared media, row, text) triples with whole prompts, batched by media kind."""
+        """Score (prepared media, row, text) triples with whole prompts, batched by media kind.
+
+        Each kind's pairs are sorted by prompt size before batching (less padding; results go back to their
+        ``(row, text)`` cell, so the caller's order is kept). Families with ``header_reuse`` run the prompt
+        head that every pair shares (the chat header before the media) once and batch the rest after it."""
         full = self.answer_likelihood == "full"
+        header: dict[tuple[int, ...], Any] = {}  # the shared head's cache, computed once per call
         for kind in ("image", "video"):
-            todo = [p for p in pairs if p[0].kind == kind]
+            todo = [(p, i, j, self.render(qa[j][0], p) + (qa[j][1] if full else "")) for p, i, j in pairs
+                    if p.kind == kind]
+            todo.sort(key=lambda t: (_media_size(t[0]), len(t[3])))
             for s in range(0, len(todo), self.batch_size):
                 chunk = todo[s:s + self.batch_size]
-                texts = [self.render(qa[j][0], p) + (qa[j][1] if full else "") for p, _, j in chunk]
-                host = self.processor_inputs(texts, [p for p, _, _ in chunk])
+                if self.header_reuse and self.use_prefix_reuse and self._score_after_header(
+                        chunk, qa, answers, out, header):
+                    continue
+                texts = [t for _, _, _, t in chunk]
+                host = self.processor_inputs(texts, [p for p, _, _, _ in chunk])
                 inputs = self._to_device(host)
-                keep = 1 + (max(len(answers[j]) for _, _, j in chunk) if full else 0)
+                keep = 1 + (max(len(answers[j]) for _, _, j, _ in chunk) if full else 0)
                 extra = {self._keep_kw: keep} if self._keep_kw else {}
                 logits = self._forward(**inputs, **extra)
                 logits = self.read_processors.whole(logits[:, -keep:], host,
-                                                    [len(answers[j]) if full else 0 for _, _, j in chunk])
+                                                    [len(answers[j]) if full else 0 for _, _, j, _ in chunk])
                 logp = torch.log_softmax(logits, dim=-1)
                 ids = host["input_ids"][:, -keep:]
-                for r, (_, i, j) in enumerate(chunk):
+                for r, (_, i, j, _) in enumerate(chunk):
                     ans = answers[j]
                     if full:
                         if ids[r, keep - len(ans):].tolist() != ans:
@@ -574,6 +627,100 @@ class HFVLMScorer(Scorer):
                     else:
                         reads = [(keep - 1, ans[0])]
                     out[i, j] = self._read(logp[r], reads)
+
+    def media_token_ids(self) -> set[int]:
+        """Token ids that stand for media in a prompt (the shared head ends before the first of them)."""
+        config = self.model.config
+        found = {getattr(config, k, None) for k in ("image_token_id", "video_token_id", "image_token_index",
+                                                    "video_token_index")}
+        return {int(t) for t in found if isinstance(t, int)}
+
+    def prompt_position_ids(self, inputs: dict[str, Any]) -> torch.Tensor:
+        """Position ids of one unpadded prompt's tokens, as the model computes them for a plain forward:
+        ``(1, length)``, or ``(3, 1, length)`` from the model's own ``get_rope_index`` for mrope models."""
+        length = int(inputs["input_ids"].shape[1])
+        for owner in self._rope_owners():
+            fn = getattr(owner, "get_rope_index", None)
+            if fn is None:
+                continue
+            params = inspect.signature(fn).parameters
+            kwargs = {k: v for k, v in inputs.items() if k in params}
+            with torch.inference_mode():
+                return fn(**kwargs)[0]
+        if self._rope_owners():
+            raise NotImplementedError("an mrope model without get_rope_index: header_reuse needs its positions")
+        return torch.arange(length, device=self.device).unsqueeze(0)
+
+    def _score_after_header(self, chunk: list[tuple[PreparedMedia, int, int, str]], qa: list[tuple[str, str]],
+                            answers: list[list[int]], out: torch.Tensor, header: dict[tuple[int, ...], Any]) -> bool:
+        """Score a chunk of whole prompts as one batch after their shared text head (cached once per call).
+
+        Every prompt goes through the processor alone (the ids and positions of a plain forward); the tokens
+        after the head are right padded, so pads come after every read position and the plain causal mask
+        is exact, and only the read positions' logits are computed. False (nothing scored) if the prompts
+        share no text head."""
+        full = self.answer_likelihood == "full"
+        hosts = [self.processor_inputs([t], [p]) for p, _, _, t in chunk]
+        items = [self._to_device(x) for x in hosts]
+        rows = [x["input_ids"][0].tolist() for x in hosts]  # host ids: reading them waits for nothing
+        media = self.media_token_ids()
+        limit = min(next((k for k, t in enumerate(r) if t in media), len(r) - 1) for r in rows)
+        h = _common_prefix_length(rows, limit)
+        if h == 0:
+            return False
+        head = tuple(rows[0][:h])
+        positions = [self.prompt_position_ids(x) for x in items]
+        for owner in self._rope_owners():
+            owner.rope_deltas = None  # positions are passed explicitly; never reuse an earlier call's offset
+        if head not in header:
+            keep = {self._keep_kw: 1} if self._keep_kw else {}
+            with torch.inference_mode():
+                res = self.model(input_ids=torch.tensor([list(head)], device=self.device),
+                                 position_ids=positions[0][..., :h], use_cache=True, **keep)
+            header.clear()
+            header[head] = getattr(res, "cache", None) or res.past_key_values
+        tails = [r[h:] for r in rows]
+        width = max(len(t) for t in tails)
+        batch = len(chunk)
+        ids = torch.full((batch, width), self.pad_id, dtype=torch.long)
+        pos = torch.zeros((*positions[0].shape[:-2], batch, width), dtype=positions[0].dtype, device=self.device)
+        reads, answer_lengths = [], []
+        for r, ((_, _, j, _), tail, p) in enumerate(zip(chunk, tails, positions)):
+            n = len(tail)
+            ids[r, :n] = torch.tensor(tail)
+            pos[..., r, :n] = p[..., 0, h:]
+            # pads continue the row's positions; they come after its reads, so no read sees them
+            pos[..., r, n:] = p[..., 0, -1:] + torch.arange(1, width - n + 1, device=self.device)
+            ans = answers[j]
+            if full:
+                if tail[-len(ans):] != ans:
+                    raise ValueError(self._answer_boundary_error(qa[j][1]))
+                reads.append([(n - len(ans) - 1 + k, t) for k, t in enumerate(ans)])
+            else:
+                reads.append([(n - 1, ans[0])])
+            answer_lengths.append(len(ans) if full else 0)
+        wanted = sorted({q for rd in reads for q, _ in rd})
+        extra: dict[str, Any] = {}
+        if self._keep_kw == "logits_to_keep" and self._keep_accepts_indices:
+            extra["logits_to_keep"] = torch.tensor(wanted, device=self.device)
+            where = {q: k for k, q in enumerate(wanted)}
+        elif self._keep_kw:
+            keep = width - wanted[0]
+            extra[self._keep_kw] = keep
+            where = {q: q - (width - keep) for q in range(wanted[0], width)}
+        else:
+            where = {q: q for q in range(width)}
+        media_inputs = _merge_media_inputs(items)
+        cache = copy.deepcopy(header[head])
+        cache.batch_repeat_interleave(batch)
+        logits = self._forward(input_ids=ids.to(self.device), position_ids=pos.to(self.device), use_cache=True,
+                               **{self._cache_kw: cache}, **media_inputs, **extra)
+        logits = self.read_processors.suffix(logits, list(head), tails, where, answer_lengths)
+        logp = torch.log_softmax(logits, dim=-1)
+        for r, (_, i, j, _) in enumerate(chunk):
+            out[i, j] = self._read(logp[r], [(where[q], t) for q, t in reads[r]])
+        del cache
+        return True
 
     # ------------------------------------------------------------------ generation
     def generate_media(self, media: Sequence[Media], prompts: Sequence[str], max_new_tokens: int = 256,
@@ -600,13 +747,42 @@ class HFVLMScorer(Scorer):
         return [a or "" for a in answers]
 
 
-def _common_prefix_length(seqs: list[list[int]]) -> int:
-    """Length of the token prefix shared by every sequence, leaving at least one token in the shortest."""
-    limit = min(len(x) for x in seqs) - 1
+def _common_prefix_length(seqs: list[list[int]], limit: int | None = None) -> int:
+    """Length of the token prefix shared by every sequence, leaving at least one token in the shortest
+    (and at most ``limit``)."""
+    limit = min([len(x) - 1 for x in seqs] + ([limit] if limit is not None else []))
     n = 0
     while n < limit and all(x[n] == seqs[0][n] for x in seqs):
         n += 1
     return n
+
+
+def _media_size(prepared: PreparedMedia) -> int:
+    """A sort key close to a media item's token count: its pixels (an image, or every frame)."""
+    frames = prepared.data if isinstance(prepared.data, (list, tuple)) else [prepared.data]
+    total = 0
+    for f in frames:
+        size = getattr(f, "size", None)
+        if isinstance(size, tuple) and len(size) == 2:
+            total += int(size[0]) * int(size[1])
+        elif isinstance(f, torch.Tensor):
+            total += int(f.numel())
+        else:
+            pixels = getattr(f, "pixels", None)
+            total += int(pixels.numel()) if isinstance(pixels, torch.Tensor) else 0
+    return total
+
+
+def _merge_media_inputs(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """The media inputs of single-prompt processor outputs for one batch: per-media tensors (pixels, grids,
+    seconds per grid step) concatenated along their first axis in row order; per-token ones are left out."""
+    out: dict[str, Any] = {}
+    for key, value in items[0].items():
+        if key in ("input_ids", "attention_mask") or key.endswith("token_type_ids"):
+            continue
+        if isinstance(value, torch.Tensor):
+            out[key] = torch.cat([x[key] for x in items], dim=0)
+    return out
 
 
 def _extend_text(inputs: dict[str, Any], ids: list[int]) -> dict[str, Any]:

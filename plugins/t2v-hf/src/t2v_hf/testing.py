@@ -135,6 +135,10 @@ def build_tiny_qwen_vl(out_dir: str | Path, family: str = "qwen2_vl", *, hidden:
     # mrope sections (temporal, height, width) cover head_dim / 2 rotary frequencies
     half = head_dim // 2
     section = [half - 2 * (half // 4), half // 4, half // 4]
+    # transformers 4.49 (the reference's) has no video processor class and no nested text config
+    legacy = not hasattr(tf, "Qwen2VLVideoProcessor")
+    if legacy and family != "qwen2_5_vl":
+        raise ValueError(f"family {family!r} needs transformers >= 4.57 here; 4.49 builds only 'qwen2_5_vl'")
     if family in ("qwen2_vl", "qwen2_5_vl"):
         factor = 28
         text["rope_parameters"] = {"rope_type": "default", "mrope_section": section, "rope_theta": 10000.0}
@@ -149,9 +153,15 @@ def build_tiny_qwen_vl(out_dir: str | Path, family: str = "qwen2_vl", *, hidden:
                           num_heads=2, out_hidden_size=hidden, patch_size=14, spatial_merge_size=2,
                           temporal_patch_size=2, window_size=56, fullatt_block_indexes=[vision_depth - 1],
                           tokens_per_second=2)
-            config = tf.Qwen2_5_VLConfig(text_config=text, vision_config=vision, **common)
+            if legacy:  # transformers 4.49: flat text fields, mrope in rope_scaling
+                flat = {k: v for k, v in text.items() if k != "rope_parameters"}
+                config = tf.Qwen2_5_VLConfig(**flat, vision_config=vision, rope_theta=10000.0,
+                                             rope_scaling={"type": "mrope", "mrope_section": section}, **common)
+            else:
+                config = tf.Qwen2_5_VLConfig(text_config=text, vision_config=vision, **common)
             model = tf.Qwen2_5_VLForConditionalGeneration(config)
-            proc_cls, img_cls, vid_cls = tf.Qwen2_5_VLProcessor, tf.Qwen2VLImageProcessor, tf.Qwen2VLVideoProcessor
+            proc_cls, img_cls = tf.Qwen2_5_VLProcessor, tf.Qwen2VLImageProcessor
+            vid_cls = None if legacy else tf.Qwen2VLVideoProcessor
         mean_std: dict[str, Any] = {}
     elif family == "qwen3_vl":
         factor = 32
@@ -188,10 +198,14 @@ def build_tiny_qwen_vl(out_dir: str | Path, family: str = "qwen2_vl", *, hidden:
     hi = max_pixels if max_pixels is not None else (4 * factor) ** 2
     patch = factor // 2
     size = {"shortest_edge": lo, "longest_edge": hi}
-    image_processor = img_cls(size=size, patch_size=patch, merge_size=2, temporal_patch_size=2, **mean_std)
-    video_processor = vid_cls(size=size, patch_size=patch, merge_size=2, temporal_patch_size=2, **mean_std)
-    processor = proc_cls(image_processor=image_processor, tokenizer=tokenizer, video_processor=video_processor,
-                         chat_template=template)
+    if legacy:
+        image_processor = img_cls(min_pixels=lo, max_pixels=hi, patch_size=patch, merge_size=2, temporal_patch_size=2)
+        processor = proc_cls(image_processor=image_processor, tokenizer=tokenizer, chat_template=template)
+    else:
+        image_processor = img_cls(size=size, patch_size=patch, merge_size=2, temporal_patch_size=2, **mean_std)
+        video_processor = vid_cls(size=size, patch_size=patch, merge_size=2, temporal_patch_size=2, **mean_std)
+        processor = proc_cls(image_processor=image_processor, tokenizer=tokenizer, video_processor=video_processor,
+                             chat_template=template)
     _scale_weights(model, std, seed)
     model.eval()
     for key, value in (generation_config or {}).items():

@@ -142,6 +142,8 @@ class InternVLScorer(HFVLMScorer):
     # The reference's InternVL path (the remote ``InternVLChatModel.generate``) built the input embeddings itself
     # and called ``language_model.generate(inputs_embeds=...)``: its logits processors saw no prompt ids.
     generation_input: ClassVar[str] = "embeds"
+    # one text per image: the system prompt and user header before the image run once per call
+    header_reuse: ClassVar[bool] = True
     init_options: ClassVar[dict[str, Any]] = {**HFVLMScorer.init_options, "trust_remote_code": False,
                                                "system_prompt": None, "max_tiles": 12, "remote_only": False}
 
@@ -187,6 +189,10 @@ class InternVLScorer(HFVLMScorer):
                 and transformers_version() >= (4, 50)
         if self.tokenizer.pad_token_id is None:
             self.pad_id = (self.ivl.eos_token_ids or [0])[0]
+
+    def media_token_ids(self) -> set[int]:
+        """The image context token (every layout; the remote wrapper has no native config)."""
+        return {int(self.ivl.image_token_id)}
 
     # ------------------------------------------------------------------ media
     def prepare_image(self, image: Any, **options: Any) -> Visual:

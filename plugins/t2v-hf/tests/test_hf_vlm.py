@@ -136,3 +136,23 @@ def test_llava_one_dimensional_positions(tmp_path, images, monkeypatch):
     assert used == [True, True]  # the shared prefix was used, not the whole-prompt fallback
     whole = t2v_core.VQAScore(model="hf-vlm", checkpoint=str(folder), device="cpu", prefix_reuse=False)
     assert rel(whole(images=images[:2], texts=TEXTS), ref) < 1e-5
+
+
+def test_whole_prompts_on_cpu_go_one_by_one_unless_batch_size_is_given(tiny_checkpoint, images):
+    """On CPU a batch of whole prompts loses to the same prompts alone (t2v-hf README), so without a
+    batch_size they go one per forward; a batch_size the user gives is honoured. Both equal plain forwards."""
+    ref = plain_scores(tiny_checkpoint, images[:2], TEXTS)
+    for given, want in ((None, {1}), (4, {4, 2})):
+        kwargs = {} if given is None else {"batch_size": given}
+        score = t2v_core.VQAScore(model="hf-vlm", checkpoint=str(tiny_checkpoint), device="cpu",
+                                  prefix_reuse=False, **kwargs)
+        score.model.load()
+        rows = []
+        hook = score.model.model.register_forward_hook(lambda m, a, kw, out, rows=rows: rows.append(kw["input_ids"].shape[0]),
+                                                       with_kwargs=True)
+        try:
+            got = score(images=images[:2], texts=TEXTS)
+        finally:
+            hook.remove()
+        assert set(rows) == want, (given, rows)
+        assert rel(got, ref) < 1e-5

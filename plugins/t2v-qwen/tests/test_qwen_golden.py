@@ -111,7 +111,7 @@ def test_one_text_per_image_across_samples_matches_golden(golden, golden_hub, ba
     chat header (images of several sizes, texts of several lengths, in a shuffled order). Each score is the
     reference's; the vision tower never sees two images in one call (on 4.x it would cost the square of the
     batch; on 5.x its own block-diagonal path is kept)."""
-    score = t2v_core.VQAScore(model="qwen2.5-vl-7b", device="cpu")
+    score = t2v_core.VQAScore(model="qwen2.5-vl-7b", device="cpu", batch_size=batch_size)  # given: batched on CPU too
     default = next(c for c in golden["cases"] if c["template"] == "default")
     paths, texts = golden["image_paths"], golden["texts"]
     pairs = [(i, j) for i in range(len(paths)) for j in range(len(texts))][::-3]

@@ -312,3 +312,20 @@ def count_host_syncs(*modules: Any) -> Iterator[HostSyncs]:
     finally:
         for h in handles:
             h.remove()
+
+
+def check_gpu_check_on_cpu(family: str, tmp_path: Path) -> list[dict[str, Any]]:
+    """Run ``benchmarks/gpu_check.py`` (the one-shot GPU check) for one family in its CPU smoke mode, in bf16
+    as on a GPU, and check what it reports: every shape timed, its FLOPs counted, more pairs no less work,
+    and bf16 scores near float32's. Returns its records."""
+    import json
+
+    records = tmp_path / "gpu.json"
+    run_benchmark_script("gpu_check.py", "--device", "cpu", "--tiny", "--dtype", "bf16", "--families", family,
+                         "--images", "2", "--texts", "2", "--rounds", "1", "--json", str(records))
+    got = json.loads(records.read_text())
+    assert [r["shape"] for r in got] == ["2x2", "2x1", "1x2"], got
+    assert all(r["pairs_per_s"] > 0 and r["gflop"] > 0 and r["dtype"] == "torch.bfloat16" for r in got), got
+    assert got[0]["gflop"] >= got[1]["gflop"], got
+    assert got[-1]["rel_vs_fp32"] < 0.1, got
+    return got

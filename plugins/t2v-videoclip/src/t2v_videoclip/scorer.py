@@ -277,6 +277,20 @@ class UMTLoader:
     device: Any
     dtype: Any
 
+    def _account_keys(self, family: str, filename: str, state: dict[str, Any], own: dict[str, Any],
+                      unused_reason: Any) -> None:
+        """Set ``key_sources`` (where each loaded weight came from) and ``unused_keys`` (each checkpoint key
+        the model has no place for, with ``unused_reason``'s reason); a key without a reason is an error."""
+        self.key_sources: dict[str, str] = {k: "main" for k in own if k in state}
+        self.unused_keys: dict[str, str] = {}
+        for k in state:
+            if k not in own:
+                why = unused_reason(k)
+                if why is None:
+                    raise ValueError(f"{family} checkpoint {filename}: key {k!r} is neither a weight of the model "
+                                     "nor a known training-only key; this checkpoint is not the published layout")
+                self.unused_keys[k] = why
+
     def load_umt(self) -> None:
         """Build the model from the main checkpoint's shapes and load it, every key accounted for."""
         from transformers import BertTokenizer
@@ -290,16 +304,7 @@ class UMTLoader:
         self.weights_revision = snapshot_revision(main)
         model = UMTModel(state)
         own = model.state_dict()
-        #: where each loaded weight came from, and the unused checkpoint keys with the reason
-        self.key_sources: dict[str, str] = {k: "main" for k in own if k in state}
-        self.unused_keys: dict[str, str] = {}
-        for k in state:
-            if k not in own:
-                why = unused_reason(k)
-                if why is None:
-                    raise ValueError(f"UMT checkpoint {main.name}: key {k!r} is neither a weight of the model "
-                                     "nor a known training-only key; this checkpoint is not the published layout")
-                self.unused_keys[k] = why
+        self._account_keys("UMT", main.name, state, own, unused_reason)
         missing = [k for k in own if k not in state]
         if any(k.startswith("vision_encoder.") for k in missing):
             pre = read_state_dict(hub_file(str(o["vision_repo_id"]), [o["vision_checkpoint"]], **kw))
@@ -484,15 +489,7 @@ class InternVideo2Loader(UMTLoader):
         self.weights_revision = snapshot_revision(main)
         model = InternVideo2Model(state, int(o.get("heads", 16)), int(o.get("pool_heads", 16)))
         own = model.state_dict()
-        self.key_sources = {k: "main" for k in own if k in state}
-        self.unused_keys = {}
-        for k in state:
-            if k not in own:
-                why = unused_reason(k)
-                if why is None:
-                    raise ValueError(f"InternVideo2 checkpoint {main.name}: key {k!r} is neither a weight of the "
-                                     "model nor a known training-only key; this is not the published layout")
-                self.unused_keys[k] = why
+        self._account_keys("InternVideo2", main.name, state, own, unused_reason)
         missing = [k for k in own if k not in state]
         if missing:
             raise ValueError(f"InternVideo2 checkpoint {main.name} lacks {missing[:6]}")

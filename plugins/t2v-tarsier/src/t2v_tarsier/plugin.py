@@ -1,6 +1,8 @@
 """Registration only: this module is imported at discovery, so it imports nothing heavy."""
 
-from t2v_core import ScorerSpec, hookimpl
+from t2v_hf.registration import register_models
+
+from t2v_core import hookimpl
 
 # the reference's defaults (t2v_metrics 880a5b8, tarsier_model.py)
 QUESTION = 'Does this video show "{}"? Answer the question with Yes or No.'
@@ -15,14 +17,5 @@ MODELS = {
 
 @hookimpl
 def register_scorers(register):
-    for name, (repo, description) in MODELS.items():
-        register(ScorerSpec(
-            name=name,
-            kind="vqa",
-            scorer="t2v_tarsier.scorer:TarsierScorer",
-            media=("video",),
-            weights=(repo,),
-            question_template=QUESTION,
-            answer_template=ANSWER,
-            description=description + "; weights mapped onto the native Qwen2-VL class; videos (16 frames)",
-        ))
+    register_models(register, MODELS, scorer="t2v_tarsier.scorer:TarsierScorer", question=QUESTION, answer=ANSWER,
+                    media=("video",), note="; weights mapped onto the native Qwen2-VL class; videos (16 frames)")

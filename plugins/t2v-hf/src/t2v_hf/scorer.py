@@ -432,22 +432,7 @@ class HFVLMScorer(Scorer):
               **options: Any) -> torch.Tensor:
         """``M x N`` scores: each media item's prefix once, its texts batched after it."""
         assert templates is not None, "VQA scorers always receive templates"
-        qa = [templates.fill(t) for t in texts]
-        answers = [self._answer_ids(a) for _, a in qa]
-        # on the device until the call ends: no batch waits for the GPU, one copy to the host per call
-        out = torch.full((len(media), len(texts)), float("nan"), device=self.device)
-        rest: list[tuple[PreparedMedia, int, int]] = []
-        for i, item in enumerate(media):
-            prepared = self.prepare(item, **options)
-            row = None
-            if self.use_prefix_reuse and len(texts) > 1:
-                row = self._score_shared_prefix(prepared, qa, answers)
-            if row is not None:
-                out[i] = row
-            else:
-                rest.extend((prepared, i, j) for j in range(len(texts)))
-        self._score_whole(rest, qa, answers, out)
-        return out.cpu()
+        return self._score_groups([(media, texts)], templates, **options)[0]
 
     def score_pairs(self, media: Sequence[Media], texts: Sequence[str], *, templates: Templates | None,
                     **options: Any) -> torch.Tensor:
@@ -475,6 +460,11 @@ class HFVLMScorer(Scorer):
         assert templates is not None, "VQA scorers always receive templates"
         if type(self).score is not HFVLMScorer.score:
             return super().score_groups(groups, templates=templates, **options)
+        return self._score_groups(groups, templates, **options)
+
+    def _score_groups(self, groups: Sequence[tuple[Sequence[Media], Sequence[str]]], templates: Templates,
+                      **options: Any) -> list[torch.Tensor]:
+        # scores stay on the device until the call ends: no batch waits for the GPU, one copy per group
         outs: list[torch.Tensor] = []
         qa: list[tuple[str, str]] = []
         answers: list[list[int]] = []
@@ -502,7 +492,7 @@ class HFVLMScorer(Scorer):
         self._score_whole(rest, qa, answers, flat)
         for k, (g, i, j) in enumerate(where):
             outs[g][i, j] = flat[0, k]
-        return [o.cpu() for o in outs]  # one copy per call: nothing waits for the device before
+        return [o.cpu() for o in outs]
 
     def _read(self, logp_rows: torch.Tensor, reads: list[tuple[int, int]]) -> torch.Tensor:
         # sum of log-probabilities at (position, token) pairs -> probability, a 0-d tensor where logp_rows is:

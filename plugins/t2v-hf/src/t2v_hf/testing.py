@@ -102,7 +102,8 @@ def build_tiny_qwen_vl(out_dir: str | Path, family: str = "qwen2_vl", *, hidden:
                        heads: int = 4, kv_heads: int = 2, vision_depth: int = 2, vision_hidden: int = 32,
                        vocab_size: int = 400, min_pixels: int | None = None, max_pixels: int | None = None,
                        seed: int = 0, std: float = 0.15, corpus: list[str] | None = None,
-                       generation_config: dict[str, Any] | None = None) -> Path:
+                       generation_config: dict[str, Any] | None = None, window_size: int = 56,
+                       fullatt_block_indexes: list[int] | None = None) -> Path:
     """Write a random-weight ``family`` checkpoint to ``out_dir``: ``qwen2_vl``, ``qwen2_5_vl``, ``qwen3_vl``,
     ``qwen3_vl_thinking`` (Qwen3-VL with the Thinking template) or ``qwen3_5`` (Qwen3.5: hybrid layers, linear
     attention then full attention, with its thinking template).
@@ -111,6 +112,8 @@ def build_tiny_qwen_vl(out_dir: str | Path, family: str = "qwen2_vl", *, hidden:
     image and video processors. ``min_pixels`` / ``max_pixels`` bound the image size the processor resizes to
     (the defaults keep images at 56..112 px so tests stay fast); ``corpus`` adds tokenizer training text;
     ``generation_config`` adds fields to the saved ``generation_config.json`` (e.g. a published repo's).
+    ``window_size`` (pixels) and ``fullatt_block_indexes`` (default: the last block) shape Qwen2.5-VL's windowed
+    vision attention; the published checkpoints use 112 and every eighth block.
     """
     import torch
     import transformers as tf
@@ -151,7 +154,8 @@ def build_tiny_qwen_vl(out_dir: str | Path, family: str = "qwen2_vl", *, hidden:
         else:
             vision = dict(depth=vision_depth, hidden_size=vision_hidden, intermediate_size=2 * vision_hidden,
                           num_heads=2, out_hidden_size=hidden, patch_size=14, spatial_merge_size=2,
-                          temporal_patch_size=2, window_size=56, fullatt_block_indexes=[vision_depth - 1],
+                          temporal_patch_size=2, window_size=window_size,
+                          fullatt_block_indexes=fullatt_block_indexes or [vision_depth - 1],
                           tokens_per_second=2)
             if legacy:  # transformers 4.49: flat text fields, mrope in rope_scaling
                 flat = {k: v for k, v in text.items() if k != "rope_parameters"}

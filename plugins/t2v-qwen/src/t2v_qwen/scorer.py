@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
+from t2v_hf.qwen_vision import tune_vision_tower
 from t2v_hf.scorer import HFVLMScorer, PreparedMedia
 
 from t2v_core.media import Video
@@ -77,14 +78,9 @@ class QwenVLScorer(HFVLMScorer):
         self.model_type = str(getattr(self.model.config, "model_type", ""))
         self.close_thinking = bool(self.options["close_thinking"])
         visual = getattr(self.model, "visual", None) or getattr(getattr(self.model, "model", None), "visual", None)
-        if transformers_version() < (5, 0):
-            # The media items of a batch are independent in the vision tower (block-diagonal attention), so
-            # encoding them one by one gives the same features. 4.x's SDPA / eager vision attention builds one
-            # mask over the patches of every item (quadratic in the batch); 5.x splits by cu_seqlens itself.
-            if visual is not None:
-                _encode_one_by_one(visual)
-        if self.device.type == "cpu" and visual is not None:
-            _patch_embed_as_matmul(visual)
+        # same numbers, less work: attention chunks batched by length, items one by one where 4.x's dense mask
+        # stays, the patch embedding as a matmul on CPU (t2v_hf.qwen_vision)
+        self.vision_tuning = tune_vision_tower(visual, self.device.type)
         if self.model_type.startswith("qwen3_5"):
             # linear-attention cache layers have no batch_repeat_interleave: the prefix cannot be shared
             if self.options["prefix_reuse"]:
@@ -157,50 +153,3 @@ class QwenVLScorer(HFVLMScorer):
             inputs["second_per_grid_ts"] = torch.tensor(seconds, dtype=torch.float32)
         return inputs
 
-
-def _encode_one_by_one(visual: torch.nn.Module) -> None:
-    """Make a Qwen vision tower (``forward(pixels, grid_thw)``, patches of every media item concatenated)
-    encode its media items one at a time and concatenate the outputs: the same numbers (each item's
-    attention never sees another's), at a cost linear in the number of items."""
-    forward = visual.forward
-
-    def one_by_one(hidden_states: torch.Tensor, grid_thw: torch.Tensor, **kwargs: Any) -> Any:
-        if grid_thw.shape[0] < 2:
-            return forward(hidden_states, grid_thw=grid_thw, **kwargs)
-        parts = torch.split(hidden_states, grid_thw.prod(-1).tolist())
-        outs = [forward(x, grid_thw=grid_thw[k:k + 1], **kwargs) for k, x in enumerate(parts)]
-        return _concat(outs)
-
-    visual.forward = one_by_one
-
-
-def _patch_embed_as_matmul(visual: torch.nn.Module) -> None:
-    """Compute a Qwen vision tower's patch embedding (a Conv3d whose kernel is its stride, over pixel rows
-    that are one patch each) as the matrix product it is: the same sums, and on a CPU oneDNN's Conv3d takes
-    3.5x as long for this shape (14 ms against 4 ms per 448 px image at 1 thread). Left alone if the layer
-    is not such a convolution."""
-    embed = getattr(visual, "patch_embed", None)
-    proj = getattr(embed, "proj", None)
-    if not isinstance(proj, torch.nn.Conv3d) or proj.groups != 1 or tuple(proj.kernel_size) != tuple(proj.stride) \
-            or any(proj.padding) or any(d != 1 for d in proj.dilation):
-        return
-
-    def as_matmul(hidden_states: torch.Tensor) -> torch.Tensor:
-        weight = proj.weight
-        rows = hidden_states.reshape(-1, weight[0].numel()).to(weight.dtype)
-        return torch.nn.functional.linear(rows, weight.reshape(weight.shape[0], -1), proj.bias)
-
-    embed.forward = as_matmul
-
-
-def _concat(outs: list[Any]) -> Any:
-    """Concatenate per-item vision outputs along the patch / token axis: tensors, lists of tensors (one per
-    deepstack layer), and model outputs field by field."""
-    first = outs[0]
-    if isinstance(first, torch.Tensor):
-        return torch.cat(outs)
-    if isinstance(first, (list, tuple)):
-        return type(first)(_concat([o[k] for o in outs]) for k in range(len(first)))
-    if hasattr(first, "keys"):  # a transformers ModelOutput
-        return type(first)(**{k: _concat([o[k] for o in outs]) for k in first.keys()})
-    raise TypeError(f"cannot concatenate vision outputs of type {type(first).__name__}")

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import torch
+from t2v_hf.qwen_vision import tune_vision_tower
 from t2v_hf.scorer import HFVLMScorer, PreparedMedia
 
 from t2v_core.media import Video
@@ -104,6 +105,11 @@ class TarsierScorer(HFVLMScorer):
         if self.options["attn_implementation"]:
             kwargs["attn_implementation"] = self.options["attn_implementation"]
         self.model = load_model(checkpoint, revision, **kwargs).to(self.device).eval()
+        # a video is 16 single-frame items: their attention chunks go through one batched kernel call
+        # (t2v_hf.qwen_vision; the same numbers as transformers' per-chunk loop or dense mask)
+        inner_model = getattr(self.model, "model", self.model)
+        self.vision_tuning = tune_vision_tower(getattr(inner_model, "visual", None) or
+                                               getattr(self.model, "visual", None), self.device.type)
         self.weights_revision = weights_revision(checkpoint, revision)
         self.image_token_id = int(self.model.config.image_token_id)
         if self.tokenizer.convert_tokens_to_ids(IMAGE_PAD) != self.image_token_id:

@@ -124,8 +124,6 @@ class Scorer:
         if batch_size is not None:
             check_batch_size(batch_size)
         self.batch_size = batch_size or self.default_batch_size_for(self.device)
-        #: whether the user chose batch_size (families may pick other per-path sizes only when not)
-        self.batch_size_given = batch_size is not None
         self.video_backend = video_backend
         self.progress = progress
         self.options = dict(options)

@@ -138,11 +138,15 @@ def test_llava_one_dimensional_positions(tmp_path, images, monkeypatch):
     assert rel(whole(images=images[:2], texts=TEXTS), ref) < 1e-5
 
 
-def test_whole_prompts_on_cpu_go_one_by_one_unless_batch_size_is_given(tiny_checkpoint, images):
-    """On CPU a batch of whole prompts loses to the same prompts alone (t2v-hf README), so without a
-    batch_size they go one per forward; a batch_size the user gives is honoured. Both equal plain forwards."""
+def test_whole_prompts_on_cpu_go_one_by_one_whatever_the_batch_size(tiny_checkpoint, images, monkeypatch):
+    """On CPU a batch of whole prompts loses to the same prompts alone (t2v-hf README), so they go one per
+    forward, with or without a batch_size (an upper bound); ``cpu_whole_prompt_batch=None`` (what the other
+    tests set, to keep the batched path a GPU takes under test) batches them. All equal plain forwards."""
+    from t2v_hf.scorer import HFVLMScorer
+
     ref = plain_scores(tiny_checkpoint, images[:2], TEXTS)
-    for given, want in ((None, {1}), (4, {4, 2})):
+    for cap, given, want in ((1, None, {1}), (1, 4, {1}), (None, 4, {4, 2})):
+        monkeypatch.setattr(HFVLMScorer, "cpu_whole_prompt_batch", cap)
         kwargs = {} if given is None else {"batch_size": given}
         score = t2v_core.VQAScore(model="hf-vlm", checkpoint=str(tiny_checkpoint), device="cpu",
                                   prefix_reuse=False, **kwargs)
@@ -154,5 +158,5 @@ def test_whole_prompts_on_cpu_go_one_by_one_unless_batch_size_is_given(tiny_chec
             got = score(images=images[:2], texts=TEXTS)
         finally:
             hook.remove()
-        assert set(rows) == want, (given, rows)
+        assert set(rows) == want, (cap, given, rows)
         assert rel(got, ref) < 1e-5

@@ -18,6 +18,7 @@ from collections.abc import Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
+from t2v_hf.pytest_fixtures import batched_as_on_gpu  # noqa: E402, F401  (autouse: batched paths under test)
 
 from t2v_core.testing import make_fake_hf_cache, offline_hf_cache  # noqa: E402
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from llama_testutils import REPOS
+from t2v_hf.pytest_fixtures import batched_as_on_gpu  # noqa: E402, F401  (autouse: batched paths under test)
 from t2v_hf.testing import build_fake_hub, random_images, use_fake_hub
 
 

@@ -19,6 +19,7 @@ from _llava_helpers import (
     build_llava16,
     build_share4v,
 )
+from t2v_hf.pytest_fixtures import batched_as_on_gpu  # noqa: E402, F401  (autouse: batched paths under test)
 
 from t2v_core.testing import offline_hf_cache
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from molmo_testutils import REPO
 from PIL import Image
+from t2v_hf.pytest_fixtures import batched_as_on_gpu  # noqa: E402, F401  (autouse: batched paths under test)
 
 from t2v_core.testing import make_fake_hf_cache
 

@@ -8,6 +8,7 @@ import json
 import pytest
 from qwen_published import PUBLISHED_GENERATION
 from qwen_testutils import GOLDEN, GOLDEN_HUB, offline
+from t2v_hf.pytest_fixtures import batched_as_on_gpu  # noqa: E402, F401  (autouse: batched paths under test)
 
 
 @pytest.fixture(scope="session")

@@ -115,7 +115,7 @@ def test_one_text_per_image_across_samples_matches_golden(golden, golden_hub, ba
     chat header (images of several sizes, texts of several lengths, in a shuffled order). Each score is the
     reference's; the vision tower takes each batch in one call on every transformers version, its attention
     chunks batched by t2v_hf.qwen_vision (4.x's own dense mask over the batch would cost its square)."""
-    score = t2v_core.VQAScore(model="qwen2.5-vl-7b", device="cpu", batch_size=batch_size)  # given: batched on CPU too
+    score = t2v_core.VQAScore(model="qwen2.5-vl-7b", device="cpu", batch_size=batch_size)
     default = next(c for c in golden["cases"] if c["template"] == "default")
     paths, texts = golden["image_paths"], golden["texts"]
     pairs = [(i, j) for i in range(len(paths)) for j in range(len(texts))][::-3]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from t2v_hf.pytest_fixtures import batched_as_on_gpu  # noqa: E402, F401  (autouse: batched paths under test)
 from tarsier_testutils import FIXTURES, REPOS, TINY
 
 from t2v_core.testing import make_fake_hf_cache

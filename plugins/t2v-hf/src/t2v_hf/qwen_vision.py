@@ -52,7 +52,9 @@ def batch_attention_chunks(visual: torch.nn.Module) -> int:
     """Replace the forward of every SDPA vision-attention layer of ``visual`` by one that groups the
     ``cu_seqlens`` chunks by length and runs each group as one batched ``scaled_dot_product_attention`` call
     (no mask: a chunk attends to itself only, as before). Returns the number of layers replaced."""
-    plan_cache: list[Any] = [None, None]  # (cu_seqlens tensor, plan): the tower passes one tensor to every layer
+    # one (cu_seqlens, plan) pair, replaced as a whole (threads sharing the model never see a torn pair): the
+    # tower passes one cu_seqlens tensor to each of its layers, so its plan is made once per forward
+    plan_cache: list[Any] = [(None, None)]
     count = 0
     for module in visual.modules():
         rotary = _rotary_of(module)
@@ -106,9 +108,11 @@ def _batched_forward(module: torch.nn.Module, rotary: Any, plan_cache: list[Any]
         else:
             cos, sin = position_embeddings
         q, k = rotary(q, k, cos, sin)
-        if plan_cache[0] is not cu_seqlens:
-            plan_cache[0], plan_cache[1] = cu_seqlens, _chunk_plan(cu_seqlens, n)
-        out = _attend(q, k, v, plan_cache[1])
+        cached, plan = plan_cache[0]
+        if cached is not cu_seqlens:
+            plan = _chunk_plan(cu_seqlens, n)
+            plan_cache[0] = (cu_seqlens, plan)
+        out = _attend(q, k, v, plan)
         return module.proj(out.reshape(n, -1))
 
     return forward

@@ -146,10 +146,11 @@ class HFVLMScorer(Scorer):
     #: after a cache, with explicit position ids); off for families whose attention depends on more than
     #: causality (bidirectional image blocks, prefix-LM) until checked
     header_reuse: ClassVar[bool] = False
-    #: whole prompts per forward on CPU when the user gave no batch_size: on CPU a batch of whole prompts does
-    #: the prompts' work plus padding and batch copies, so batching them loses (measured, Qwen2.5-VL 8 x 1 at one
-    #: thread on an idle CPU, against the reference-shaped loop: 0.87x batched by 8, 1.20x one by one); prefix
-    #: reuse's suffix batches keep batch_size. None: batch_size everywhere
+    #: at most this many whole prompts per forward on CPU, whatever batch_size says: there a batch of whole
+    #: prompts does the prompts' work plus padding and batch copies, so batching them loses (measured,
+    #: Qwen2.5-VL 8 x 1 at one thread against the reference-shaped loop: 0.81-0.87x batched by 8, above 1x one
+    #: by one); prefix reuse's suffix batches keep batch_size. None: batch_size everywhere (tests set it on an
+    #: instance to run the batched path, which GPUs take, on a CPU)
     cpu_whole_prompt_batch: ClassVar[int | None] = 1
     #: constructor options this scorer accepts, with defaults (subclasses extend)
     init_options: ClassVar[dict[str, Any]] = {"checkpoint": None, "revision": None, "answer_likelihood": "first",
@@ -625,10 +626,10 @@ class HFVLMScorer(Scorer):
                     out[i, j] = self._read(logp[r], reads)
 
     def whole_prompt_batch(self) -> int:
-        """Whole prompts per forward: ``batch_size``, except on CPU without a batch_size given
-        (``cpu_whole_prompt_batch``)."""
-        if self.cpu_whole_prompt_batch and self.device.type == "cpu" and not getattr(self, "batch_size_given", True):
-            return self.cpu_whole_prompt_batch
+        """Whole prompts per forward: ``batch_size``; on CPU at most ``cpu_whole_prompt_batch`` (the batch size
+        is an upper bound, and a CPU only loses by batching whole prompts)."""
+        if self.cpu_whole_prompt_batch and self.device.type == "cpu":
+            return min(self.batch_size, self.cpu_whole_prompt_batch)
         return self.batch_size
 
     def media_token_ids(self) -> set[int]:

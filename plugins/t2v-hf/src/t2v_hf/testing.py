@@ -401,6 +401,15 @@ def record_prefix_reuse(monkeypatch: Any) -> list[bool]:
     return used
 
 
+def batch_whole_prompts_on_cpu(monkeypatch: Any) -> None:
+    """For tests: whole prompts batched by ``batch_size`` on this CPU, as a GPU batches them (a CPU user's
+    scorer takes them one by one: ``HFVLMScorer.cpu_whole_prompt_batch``), so that the batched paths stay
+    under test. Family conftests call it from an autouse fixture."""
+    from .scorer import HFVLMScorer
+
+    monkeypatch.setattr(HFVLMScorer, "cpu_whole_prompt_batch", None)
+
+
 def max_rel(a: Any, b: Any) -> float:
     """The largest relative difference between two score tensors (float64)."""
     import torch
@@ -425,6 +434,7 @@ def check_scoring_paths(name: str, images: list[Any], texts: list[str], want: An
     pairs = [score(images=[im], texts=[t])[0, 0] for im, t in zip(images, texts)]
     assert max([max_rel(p, want[k, k]) for k, p in enumerate(pairs)]) < tol, "pair by pair"
     whole = t2v_core.VQAScore(model=name, device="cpu", prefix_reuse=False, batch_size=4)
+    whole.model.cpu_whole_prompt_batch = None  # the batched path a GPU takes, run on this CPU
     assert max_rel(whole(images=images, texts=texts), want) < tol, "whole prompts, left padded, batched"
     one = t2v_core.VQAScore(model=name, device="cpu", batch_size=1)
     assert max_rel(one(images=images, texts=texts), got) < tol, "batch size 1"

@@ -74,19 +74,17 @@ def test_tuned_tower_equals_stock(towers):
         assert one.shape[0] < batch.shape[0] and ((one - part).abs().max() / one.abs().max()).item() < 1e-5
 
 
-def test_unknown_layers_are_left_alone(towers):
-    """eager attention is not SDPA: the hook must not swap the kernel a user asked for"""
-    family, stock, _, _ = towers
-    from t2v_hf.qwen_vision import batch_attention_chunks
-
-    eager = type(stock.blocks[0].attn)
-    if LEGACY:
-        pytest.skip("4.x picks the kernel by class; the SDPA class is what loads here")
-    attn = stock.blocks[0].attn
-    before = attn.config._attn_implementation
-    try:
-        attn.config._attn_implementation = "eager"
-        holder = torch.nn.ModuleList([attn])
-        assert batch_attention_chunks(holder) == 0, f"{family}: {eager.__name__} under eager was replaced"
-    finally:
-        attn.config._attn_implementation = before
+def test_eager_attention_keeps_its_kernel(tmp_path):
+    """attn_implementation="eager" is what a user asked for: its layers are not swapped for SDPA. On 4.x such a
+    layer builds one dense mask over the whole batch, so the tower then runs item by item (the same numbers);
+    on 5.x the eager layers already take one chunk at a time and are left as they are."""
+    folder = build_tiny_qwen_vl(tmp_path / "ckpt", family="qwen2_5_vl", vision_depth=2, vision_hidden=64,
+                                window_size=112, fullatt_block_indexes=[1])
+    cls = transformers.AutoModelForImageTextToText if not LEGACY else transformers.Qwen2_5_VLForConditionalGeneration
+    stock, tuned = (_visual(cls.from_pretrained(str(folder), attn_implementation="eager").eval()) for _ in range(2))
+    done = tune_vision_tower(tuned, "cpu")
+    assert done == {"attention": 0, "one_by_one": int(transformers_version() < (5, 0)), "patch_embed": 1}
+    pixels, grid = _inputs(stock, GRIDS)
+    with torch.inference_mode():
+        for w, g in zip(_tensors(stock(pixels, grid_thw=grid)), _tensors(tuned(pixels, grid_thw=grid))):
+            assert ((w - g).abs().max() / w.abs().max()).item() < 1e-5

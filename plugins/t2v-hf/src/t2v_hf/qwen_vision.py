@@ -13,7 +13,7 @@ leaves that layer alone.
 - :func:`batch_attention_chunks`: equal-length chunks go through one batched SDPA call (about 4 groups of
   lengths per layer: full windows and the right / bottom / corner edge windows).
 - :func:`encode_items_one_by_one`: the tower's forward runs once per media item (exact: an item's attention
-  never sees another's); only needed where the dense-mask attention is left in place.
+  never sees another's); only applied where a 4.x dense-mask layer is left in place (eager attention).
 - :func:`patch_embed_as_matmul`: the patch embedding, a Conv3d whose kernel is its stride, as the matrix
   product it is (oneDNN's Conv3d takes 3.5x as long on a CPU for this shape).
 
@@ -38,9 +38,10 @@ def tune_vision_tower(visual: torch.nn.Module | None, device_type: str) -> dict[
     if visual is None:
         return done
     done["attention"] = batch_attention_chunks(visual)
-    attention_layers = sum(1 for m in visual.modules() if _looks_like_vision_attention(m))
-    if done["attention"] < attention_layers:
-        # some layers keep transformers' own chunk handling (4.x: a dense mask over the whole batch)
+    left = [m for m in visual.modules() if _looks_like_vision_attention(m) and not getattr(m, "_t2v_batched_chunks", False)]
+    # a 4.x layer left alone (eager) builds one dense mask over the whole batch; 5.x layers and flash-attention
+    # layers handle chunks at a cost linear in the batch, which a per-item loop would only fragment on a GPU
+    if any(getattr(m, "config", None) is None and "Flash" not in type(m).__name__ for m in left):
         done["one_by_one"] = int(encode_items_one_by_one(visual))
     if device_type == "cpu":
         done["patch_embed"] = int(patch_embed_as_matmul(visual))

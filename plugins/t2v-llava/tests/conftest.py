@@ -71,3 +71,11 @@ def llava(offline_hub: Path):
     import t2v_core
 
     return t2v_core.VQAScore(model="llava-v1.5-7b", device="cpu")
+
+
+@pytest.fixture(autouse=True)
+def _images_batched_as_on_gpu(monkeypatch):
+    """several images per tower / prefix forward on this CPU too (a CPU user's scorer takes one at a time)"""
+    from t2v_llava.scorer import LlavaScorer
+
+    monkeypatch.setattr(LlavaScorer, "cpu_image_block", None)

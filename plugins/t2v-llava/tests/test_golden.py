@@ -120,3 +120,24 @@ def test_helper_reference_reproduces_the_goldens(golden, offline_hub):
             text = golden["texts"][j]
             got = ref(images[i], case["question_template"].format(text), case["answer_template"].format(text))
             assert abs(got - case["scores"][i][j]) / case["scores"][i][j] < RTOL
+
+
+@pytest.mark.parametrize("cap, want", [(1, [1, 1, 1, 1, 1]), (None, [2, 2, 1])])
+def test_cpu_takes_one_image_per_block(golden, offline_hub, monkeypatch, cap, want):
+    """On CPU the tower and the prefix take one image per forward (``cpu_image_block``, faster there),
+    whatever batch_size says; with the cap off (what the other tests run) images go batch_size at a time.
+    The texts' suffixes batch either way; scores are the reference's."""
+    from t2v_llava.scorer import LlavaScorer
+
+    import t2v_core
+
+    monkeypatch.setattr(LlavaScorer, "cpu_image_block", cap)
+    score = t2v_core.VQAScore(model="llava-v1.5-7b", device="cpu", batch_size=2)
+    sizes = []
+    encode = score.model.encode_images
+    monkeypatch.setattr(score.model, "encode_images", lambda ims: sizes.append(len(ims)) or encode(ims))
+    case = golden["cases"][0]
+    got = score(images=_images(golden), texts=golden["texts"], question_template=case["question_template"],
+                answer_template=case["answer_template"])
+    assert sizes == want
+    assert _rel(got, torch.tensor(case["scores"])) < RTOL

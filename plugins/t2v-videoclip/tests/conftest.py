@@ -84,3 +84,11 @@ def iv2_golden() -> dict:
 def lb_golden() -> dict:
     """The reference's scores on the committed checkpoints and videos."""
     return json.loads((LB / "golden.json").read_text())
+
+
+@pytest.fixture(autouse=True)
+def _media_batched_as_on_gpu(monkeypatch):
+    """several videos per tower forward on this CPU too (a CPU user's scorer takes one at a time)"""
+    from t2v_videoclip import scorer
+
+    monkeypatch.setattr(scorer, "CPU_MEDIA_BATCH", None)

@@ -111,3 +111,19 @@ def test_missing_weights_say_how_to_fix(hub, tmp_path):
         t2v_core.CLIPScore(model="languagebind-video-ft", device="cpu", path=str(Path(tmp_path)))
     with pytest.raises(t2v_core.WeightsNotFoundError, match="LanguageBind/Nope.*t2v download"):
         t2v_core.CLIPScore(model="languagebind-video-ft", device="cpu", repo_id="LanguageBind/Nope")
+
+
+@pytest.mark.parametrize("cap, want", [(1, [1, 1, 1]), (None, [2, 1])])
+def test_cpu_encodes_one_video_per_forward(hub, lb_golden, monkeypatch, cap, want):
+    """On CPU the tower takes one video per forward (``CPU_MEDIA_BATCH``, faster there), whatever batch_size
+    says; with the cap off (what the other tests run) it batches by batch_size. Scores are the reference's."""
+    from t2v_videoclip import scorer
+
+    monkeypatch.setattr(scorer, "CPU_MEDIA_BATCH", cap)
+    score = t2v_core.CLIPScore(model="languagebind-video-ft", device="cpu", batch_size=2)
+    sizes = []
+    batch = score.model.encode_media_batch
+    monkeypatch.setattr(score.model, "encode_media_batch", lambda frames: sizes.append(len(frames)) or batch(frames))
+    got = score(images=VIDEOS, texts=lb_golden["texts"])
+    assert sizes == want
+    assert _rel(got, torch.tensor(lb_golden["variants"]["ft"]["scores"])) < 1e-4

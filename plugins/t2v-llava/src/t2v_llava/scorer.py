@@ -73,6 +73,11 @@ class LlavaScorer(ImageOnlyMixin, Scorer):
     prompt_after: ClassVar[str] = PROMPT_AFTER
     default_batch_size: ClassVar[int] = 16
     cpu_batch_size: ClassVar[int] = 8
+    #: images per vision-tower / prefix forward on the CPU (``batch_size`` elsewhere): batching whole images
+    #: there only costs (their activations no longer fit the caches: a batch of 8 images ran ~10-20% slower
+    #: per image than 8 batches of 1 in benchmarks/bench_llava.py), while the texts' suffixes still batch;
+    #: None: batch_size on the CPU too (the tests set it, to keep the batched path a GPU takes under test)
+    cpu_image_block: ClassVar[int | None] = 1
     #: the reference concatenated video frames with a 10-pixel black gap
     frame_gap: ClassVar[int] = 10
 
@@ -197,9 +202,11 @@ class LlavaScorer(ImageOnlyMixin, Scorer):
         lm = self.model.language_model
         before = self.model.embed(to_device(torch.tensor(self._before), self.device))
         head_emb = self.model.embed(to_device(torch.tensor(head, dtype=torch.long), self.device))
-        blocks = range(0, len(image_ids), self.batch_size)
+        step = (min(self.cpu_image_block, self.batch_size) if self.cpu_image_block and self.device.type == "cpu"
+                else self.batch_size)
+        blocks = range(0, len(image_ids), step)
         for s in progress_bar(blocks, enabled=self.progress, total=len(blocks), desc=self.name, unit="block"):
-            block = image_ids[s:s + self.batch_size]
+            block = image_ids[s:s + step]
             feats = self.encode_images([images[i] for i in block])
             # images with the same number of tokens (all of them, but for AnyRes) share one prefix forward
             groups: dict[int, list[int]] = {}

@@ -1,7 +1,8 @@
 """Video CLIPScore scorers. Importing this module imports torch.
 
-A call encodes each of its M media items once and each distinct text once (in batches of ``batch_size``),
-L2-normalises the embeddings, and takes one matrix product for the M x N scores.
+A call encodes each of its M media items once and each distinct text once (in batches of ``batch_size``;
+on the CPU, media one at a time: :data:`CPU_MEDIA_BATCH`), L2-normalises the embeddings, and takes one matrix
+product for the M x N scores.
 """
 
 from __future__ import annotations
@@ -21,6 +22,18 @@ from t2v_core.media import Image, Media
 from t2v_core.progress import progress_bar
 from t2v_core.scorer import Scorer
 from t2v_core.templates import Templates
+
+#: videos per vision-tower forward on the CPU (``batch_size`` elsewhere). One video is already thousands of
+#: tokens (8 frames x 257 for LanguageBind), so batching more only adds memory traffic: in
+#: benchmarks/bench_videoclip.py a batch of 8 videos ran ~15% slower per video than 8 batches of 1
+#: (None: ``batch_size`` on the CPU too; the tests set it, to keep the batched path a GPU takes under test)
+CPU_MEDIA_BATCH: int | None = 1
+
+
+def media_step(device: torch.device, batch_size: int) -> int:
+    """Media items per vision-tower forward: at most :data:`CPU_MEDIA_BATCH` on the CPU, else ``batch_size``."""
+    return min(CPU_MEDIA_BATCH, batch_size) if CPU_MEDIA_BATCH and device.type == "cpu" else batch_size
+
 
 #: OpenAI CLIP's pixel statistics (LanguageBind's processor)
 OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -141,14 +154,16 @@ class VideoEmbeddingScorer(Scorer):
     @torch.inference_mode()
     def encode_media(self, media: Sequence[Media]) -> torch.Tensor:
         """``(M, D)``: per item, the mean of its K L2-normalised embeddings (not renormalised, so that its dot
-        product with a unit text embedding is the mean of the K cosines). Decoded ``batch_size`` at a time."""
+        product with a unit text embedding is the mean of the K cosines). Decoded and encoded ``batch_size`` at a
+        time (on the CPU: :data:`CPU_MEDIA_BATCH`)."""
         out: list[torch.Tensor | None] = [None] * len(media)
-        starts = range(0, len(media), self.batch_size)
+        step = media_step(self.device, self.batch_size)
+        starts = range(0, len(media), step)
         bar = progress_bar(starts, enabled=self.progress if len(starts) > 1 else False, total=len(starts),
                            desc=f"{self.name} media", unit="batch")
         for s in bar:
             groups: dict[int, list[tuple[int, list[Any]]]] = {}
-            for i in range(s, min(s + self.batch_size, len(media))):
+            for i in range(s, min(s + step, len(media))):
                 frames = self.media_frames(media[i])
                 groups.setdefault(len(frames), []).append((i, frames))
             for items in groups.values():
@@ -413,9 +428,10 @@ class UMTITMScorer(UMTLoader, Scorer):
     def _video_tokens(self, media: Sequence[Media]) -> list[torch.Tensor]:
         """Each item's vision tokens ``(T*P, D)``, encoded in batches of items with the same frame count."""
         out: list[torch.Tensor | None] = [None] * len(media)
-        for s in range(0, len(media), self.batch_size):
+        step = media_step(self.device, self.batch_size)
+        for s in range(0, len(media), step):
             groups: dict[int, list[tuple[int, torch.Tensor]]] = {}
-            for i in range(s, min(s + self.batch_size, len(media))):
+            for i in range(s, min(s + step, len(media))):
                 pixels = self.preprocess(self.media_frames(media[i]))
                 groups.setdefault(pixels.shape[0], []).append((i, pixels))
             for items in groups.values():

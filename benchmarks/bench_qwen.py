@@ -3,8 +3,9 @@
 Shapes M x N = 8 x 8, 8 x 1 (one text per image: GenAI-Bench's shape) and 1 x 8 on images, and 4 x 4 on
 videos, each timed in 3 alternating rounds (medians compared), on a random-weight Qwen2.5-VL checkpoint of
 benchmark size: a 4-layer language model of width 256, a 4-layer vision tower of width 128 (narrow so that
-the run stays short on a small CPU), and the real processor geometry (14 px patches, merge 2, pixel bounds
-3136..12845056), fed 448 x 448 images, i.e. 1024 patches and 256 image tokens each, as the real models see
+the run stays short on a small CPU; its last layer attends globally, the others in the published 112 px
+windows), and the real processor geometry (14 px patches, merge 2, pixel bounds 3136..12845056), fed
+448 x 448 images, i.e. 1024 patches and 256 image tokens each, as the real models see
 them. The checkpoint is written to a temporary offline Hugging Face cache under
 ``Qwen/Qwen2.5-VL-7B-Instruct`` and loaded by name, so the production path runs.
 
@@ -87,7 +88,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     folder = build_tiny_qwen_vl(ROOT / "ckpt", family="qwen2_5_vl", hidden=256, layers=4, heads=4, kv_heads=2,
                                 vision_depth=4, vision_hidden=128, vocab_size=2000, min_pixels=3136,
-                                max_pixels=12845056, std=0.05, corpus=TEXTS)
+                                max_pixels=12845056, std=0.05, corpus=TEXTS, window_size=112)
     make_fake_hf_cache(ROOT / "hub", "Qwen/Qwen2.5-VL-7B-Instruct", folder)
     import transformers
 

@@ -10,10 +10,11 @@ The baseline has the reference's loop shape (t2v_metrics 880a5b8 ``tarsier_model
 calls the model once per video row, and for every pair the wrapper samples and preprocesses the video, builds
 the prompt and calls ``generate(max_new_tokens=1, output_scores=True)``; the reference then does all of it a
 second time (its ``load_images`` already generated once), which this baseline does not, so the ratio is
-conservative. It runs t2v's own model and preprocessing (the same numbers, checked within 1e-4) in float32
-with the installed transformers; the reference ran bfloat16 with flash-attn on transformers 4.49.
+conservative. It runs t2v's own preprocessing (the same numbers, checked within 1e-4) and a second copy of the checkpoint as
+plain transformers loads it (without t2v's changes to the vision tower), in float32 with the installed
+transformers; the reference ran bfloat16 with flash-attn on transformers 4.49.
 
-    python benchmarks/bench_tarsier.py [--videos 4] [--texts 4] [--rounds 3] [--threads 1]
+    python benchmarks/bench_tarsier.py [--videos 8] [--texts 8] [--rounds 3] [--threads 1]
 """
 
 from __future__ import annotations
@@ -73,8 +74,9 @@ def build(folder: Path) -> Path:
     return folder
 
 
-def baseline(score: t2v_core.VQAScore, videos: list[str], texts: list[str]) -> torch.Tensor:
-    """The reference's loop: per pair, sample and preprocess the video, build the inputs, generate one token."""
+def baseline(score: t2v_core.VQAScore, plain, videos: list[str], texts: list[str]) -> torch.Tensor:
+    """The reference's loop: per pair, sample and preprocess the video, build the inputs, generate one token
+    with ``plain`` (the checkpoint as transformers loads it, with Tarsier's positions)."""
     scorer = score.model
     templates = scorer.templates()
     out = torch.empty(len(videos), len(texts))
@@ -84,7 +86,7 @@ def baseline(score: t2v_core.VQAScore, videos: list[str], texts: list[str]) -> t
             prepared = scorer.prepare(load_media(path))
             inputs = scorer._to_device(scorer.processor_inputs([scorer.render(question, prepared)], [prepared]))
             with torch.inference_mode():
-                gen = scorer.model.generate(**inputs, max_new_tokens=1, do_sample=False, output_scores=True,
+                gen = plain.generate(**inputs, max_new_tokens=1, do_sample=False, output_scores=True,
                                             return_dict_in_generate=True, pad_token_id=scorer.pad_id)
             probs = torch.softmax(gen.scores[0].float(), dim=-1)
             out[i, j] = probs[0, scorer.tokenizer(answer, add_special_tokens=False).input_ids[0]]
@@ -93,25 +95,33 @@ def baseline(score: t2v_core.VQAScore, videos: list[str], texts: list[str]) -> t
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--videos", type=int, default=4)
-    parser.add_argument("--texts", type=int, default=4)
+    parser.add_argument("--videos", type=int, default=8)
+    parser.add_argument("--texts", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=int(os.environ.get("T2V_BENCH_THREADS", "1")))
     parser.add_argument("--size", type=int, default=224)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    make_fake_hf_cache(ROOT / "hub", REPO, build(ROOT / "ckpt"))
+    folder = build(ROOT / "ckpt")
+    make_fake_hf_cache(ROOT / "hub", REPO, folder)
     score = t2v_core.VQAScore(model="tarsier2-7b", device="cpu", batch_size=8)
+    # the reference ran its model as loaded, without t2v's changes to the vision tower (t2v_hf.qwen_vision):
+    # a second copy for the naive loop, with Tarsier's positions (the reference's own model code has them)
+    from t2v_tarsier.loading import load_model
+
+    plain = load_model(str(folder), None).eval()
+    plain_inner, ours_inner = getattr(plain, "model", plain), getattr(score.model.model, "model", score.model.model)
+    plain_inner.get_rope_index = ours_inner.get_rope_index
     videos = [write_video(ROOT / f"v{k}.mp4", seed=k, frames=32, size=args.size) for k in range(args.videos)]
     texts = (TEXTS * 4)[: args.texts]
     print(f"random Tarsier2 layout (LM 4 x 256, vision 4 x 128), {args.size} px videos, 16 frames; CPU, "
           f"{torch.get_num_threads()} threads", flush=True)
     score(videos=videos[:1], texts=texts[:2])  # warm-up, both paths
-    baseline(score, videos[:1], texts[:1])
+    baseline(score, plain, videos[:1], texts[:1])
     ratios = []
     for m, n in shapes(args.videos, args.texts):
         label = f"videos {m} x {n}"
-        ratios.append((label, compare(label, lambda m=m, n=n: baseline(score, videos[:m], texts[:n]),
+        ratios.append((label, compare(label, lambda m=m, n=n: baseline(score, plain, videos[:m], texts[:n]),
                                       lambda m=m, n=n: score(videos=videos[:m], texts=texts[:n]),
                                       rounds=args.rounds)))
     summary(ratios)

@@ -74,6 +74,14 @@ def check_available(device: Any) -> None:
                          "(omit the device to pick the best one)")
 
 
+def per_forward(batch_size: int, device: Any, cpu_cap: int | None) -> int:
+    """Items per forward: ``batch_size``, and on a CPU at most ``cpu_cap`` (None: no cap). Scorers cap the
+    media or whole prompts a CPU forward takes where batching them measured slower there than one by one."""
+    if cpu_cap and getattr(device, "type", device) == "cpu":
+        return min(batch_size, cpu_cap)
+    return batch_size
+
+
 def preferred_attn_implementation(device: Any) -> str:
     """The attention kernel a family should ask ``from_pretrained`` for when the user names none:
     ``"flash_attention_2"`` on CUDA where the ``flash_attn`` package is installed, else ``"sdpa"`` (torch's

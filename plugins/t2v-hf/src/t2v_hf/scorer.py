@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from t2v_core.device import preferred_attn_implementation, to_device
+from t2v_core.device import per_forward, preferred_attn_implementation, to_device
 from t2v_core.media import Image, Media, Video, concat_frames
 from t2v_core.scorer import Scorer
 from t2v_core.templates import Templates
@@ -628,9 +628,7 @@ class HFVLMScorer(Scorer):
     def whole_prompt_batch(self) -> int:
         """Whole prompts per forward: ``batch_size``; on CPU at most ``cpu_whole_prompt_batch`` (the batch size
         is an upper bound, and a CPU only loses by batching whole prompts)."""
-        if self.cpu_whole_prompt_batch and self.device.type == "cpu":
-            return min(self.batch_size, self.cpu_whole_prompt_batch)
-        return self.batch_size
+        return per_forward(self.batch_size, self.device, self.cpu_whole_prompt_batch)
 
     def media_token_ids(self) -> set[int]:
         """Token ids that stand for media in a prompt (the shared head ends before the first of them)."""

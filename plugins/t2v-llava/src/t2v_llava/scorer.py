@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 import torch
 from PIL import Image as PILImage
 
-from t2v_core.device import to_device
+from t2v_core.device import per_forward, to_device
 from t2v_core.media import Media, expand_to_square
 from t2v_core.progress import progress_bar
 from t2v_core.scorer import ImageOnlyMixin, Scorer, generation_kwargs
@@ -202,8 +202,7 @@ class LlavaScorer(ImageOnlyMixin, Scorer):
         lm = self.model.language_model
         before = self.model.embed(to_device(torch.tensor(self._before), self.device))
         head_emb = self.model.embed(to_device(torch.tensor(head, dtype=torch.long), self.device))
-        step = (min(self.cpu_image_block, self.batch_size) if self.cpu_image_block and self.device.type == "cpu"
-                else self.batch_size)
+        step = per_forward(self.batch_size, self.device, self.cpu_image_block)
         blocks = range(0, len(image_ids), step)
         for s in progress_bar(blocks, enabled=self.progress, total=len(blocks), desc=self.name, unit="block"):
             block = image_ids[s:s + step]

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from t2v_core.device import to_device
+from t2v_core.device import per_forward, to_device
 from t2v_core.media import Image, Media
 from t2v_core.progress import progress_bar
 from t2v_core.scorer import Scorer
@@ -32,7 +32,7 @@ CPU_MEDIA_BATCH: int | None = 1
 
 def media_step(device: torch.device, batch_size: int) -> int:
     """Media items per vision-tower forward: at most :data:`CPU_MEDIA_BATCH` on the CPU, else ``batch_size``."""
-    return min(CPU_MEDIA_BATCH, batch_size) if CPU_MEDIA_BATCH and device.type == "cpu" else batch_size
+    return per_forward(batch_size, device, CPU_MEDIA_BATCH)
 
 
 #: OpenAI CLIP's pixel statistics (LanguageBind's processor)

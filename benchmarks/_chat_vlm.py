@@ -121,22 +121,22 @@ def run(args: argparse.Namespace, model: str, repo: str, build: Callable[[Path],
           f"{plain.dtype}, attention {plain.config._attn_implementation} (naive) / {score.model.attn_implementation}"
           f" (t2v), t2v batch size {score.model.batch_size} (whole prompts: {score.model.whole_prompt_batch()})",
           flush=True)
-    # (label, media, texts, the scorer's call options, the baseline's inputs, the options it passes them)
-    cases: list[tuple[str, list, list[str], dict[str, Any], Callable[..., Any], dict[str, Any]]] = [
-        (f"images {m} x {n}", images[:m], TEXTS[:n], {}, inputs_of, {}) for m, n in shapes(args.images, args.texts)]
+    # (label, media, texts, the baseline's inputs, the options it passes them)
+    cases: list[tuple[str, list, list[str], Callable[..., Any], dict[str, Any]]] = [
+        (f"images {m} x {n}", images[:m], TEXTS[:n], inputs_of, {}) for m, n in shapes(args.images, args.texts)]
     if video and not args.no_video:
         nv, nt = min(4, args.images), min(4, args.texts)
         clips = [load_media(write_video(ROOT / f"v{k}.mp4", k, frames=16, fps=8)) for k in range(nv)]
-        cases.append((f"videos {nv} x {nt} (2 s at 8 fps)", clips, TEXTS[:nt], {}, video_inputs,
+        cases.append((f"videos {nv} x {nt} (2 s at 8 fps)", clips, TEXTS[:nt], video_inputs,
                       score.model.resolve_options()))
     prefix = f"{family} " if family else ""
     ratios = []
-    for label, media, texts, call, inputs, opts in cases:
+    for label, media, texts, inputs, opts in cases:
         # warm both paths up (first calls pay one-off allocation and kernel-selection costs)
-        score(images=media[:1], texts=texts[:2], **call)
+        score(images=media[:1], texts=texts[:2])
         baseline(score, plain, media[:1], texts[:1], inputs, **opts)
         ratio = compare(prefix + label, lambda m=media, t=texts, f=inputs, o=opts: baseline(score, plain, m, t, f, **o),
-                        lambda m=media, t=texts, c=call: score(images=m, texts=t, **c), rounds=args.rounds)
+                        lambda m=media, t=texts: score(images=m, texts=t), rounds=args.rounds)
         ratios.append((prefix + label, ratio))
     summary(ratios)
     return ratios

@@ -72,6 +72,25 @@ def test_scores_equal_plain_forward(offline, images, version):
     assert score.provenance["weights_revision"]
 
 
+def test_each_image_encoded_once_per_call_on_cpu(offline, images, monkeypatch):
+    """A CPU user's scorer (whole prompts one by one) runs SigLIP once per image, not once per pair, and the
+    scores stay those of the plain per-pair forward; a second call encodes again (nothing kept across calls)."""
+    from t2v_hf.scorer import HFVLMScorer
+
+    monkeypatch.setattr(HFVLMScorer, "cpu_whole_prompt_batch", 1)
+    want = plain_scores(offline[1], images, TEXTS)
+    score = t2v_core.VQAScore(model=NAMES[1], device="cpu")
+    tower = score.model.model.model.vision_tower
+    calls = []
+    tower.register_forward_hook(lambda module, args, out: calls.append(args[0].shape[0]))
+    got = score(images=images, texts=TEXTS)
+    assert rel(got, want) < 1e-5
+    assert calls == [1, 1, 1]  # 3 images x 3 texts: three encodings of one image each
+    assert score.model._feature_memo.computed == 3
+    again = score(images=images[:1], texts=TEXTS)
+    assert calls == [1, 1, 1, 1] and rel(again, want[:1]) < 1e-5
+
+
 def test_answer_token_is_not_bos(offline):
     score = t2v_core.VQAScore(model="paligemma-3b-mix-224", device="cpu")
     tok = score.model.tokenizer

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -32,6 +33,7 @@ from t2v_core.scorer import Scorer
 from t2v_core.templates import Templates
 
 from .loading import from_pretrained, transformers_version, weights_revision
+from .media_features import MediaFeatureMemo
 from .processors import GENERATION_CONFIGS, ReadProcessors
 
 ANSWER_LIKELIHOODS = ("first", "full")
@@ -146,6 +148,10 @@ class HFVLMScorer(Scorer):
     #: after a cache, with explicit position ids); off for families whose attention depends on more than
     #: causality (bidirectional image blocks, prefix-LM) until checked
     header_reuse: ClassVar[bool] = False
+    #: whole-prompt families (no prefix reuse) whose media encoding sees only the pixels: where whole prompts
+    #: run one per forward (CPU), each item's ``get_image_features`` runs once per call and its other texts
+    #: reuse it (:mod:`t2v_hf.media_features`)
+    media_feature_reuse: ClassVar[bool] = False
     #: at most this many whole prompts per forward on CPU, whatever batch_size says: there a batch of whole
     #: prompts does the prompts' work plus padding and batch copies, so batching them loses (measured,
     #: Qwen2.5-VL 8 x 1 at one thread against the reference-shaped loop: 0.81-0.87x batched by 8, above 1x one
@@ -163,6 +169,8 @@ class HFVLMScorer(Scorer):
         checkpoint = self.check_options()
         self.load_model_and_processor(checkpoint, self.options["revision"])
         self.init_scoring_state()
+        memo = MediaFeatureMemo(self.model) if self.media_feature_reuse else None
+        self._feature_memo = memo if memo is not None and memo.installed else None
 
     def peek_weights_revision(self) -> str | None:
         """What :meth:`load` records, from the cache alone, so that a rerun the store serves whole never loads
@@ -598,8 +606,17 @@ class HFVLMScorer(Scorer):
         for kind in ("image", "video"):
             todo = [(p, i, j, self.render(qa[j][0], p) + (qa[j][1] if full else "")) for p, i, j in pairs
                     if p.kind == kind]
-            todo.sort(key=lambda t: (_media_size(t[0]), len(t[3])))
             step = self.whole_prompt_batch()
+            memo = getattr(self, "_feature_memo", None) if step == 1 else None
+            if memo is not None:
+                memo.clear()  # keys are ids of this call's items: nothing of an earlier (failed) call may answer
+                # one prompt per forward: no padding to save, so an item's pairs run back to back and its
+                # features are held only while they do
+                first = {id(t[0]): k for k, t in reversed(list(enumerate(todo)))}
+                todo.sort(key=lambda t: (_media_size(t[0]), first[id(t[0])]))
+                left = Counter(id(t[0]) for t in todo)
+            else:
+                todo.sort(key=lambda t: (_media_size(t[0]), len(t[3])))
             for s in range(0, len(todo), step):
                 chunk = todo[s:s + step]
                 if self.header_reuse and self.use_prefix_reuse and self._score_after_header(
@@ -610,7 +627,15 @@ class HFVLMScorer(Scorer):
                 inputs = self._to_device(host)
                 keep = 1 + (max(len(answers[j]) for _, _, j, _ in chunk) if full else 0)
                 extra = {self._keep_kw: keep} if self._keep_kw else {}
-                logits = self._forward(**inputs, **extra)
+                if memo is not None:
+                    key = id(chunk[0][0])
+                    with memo.using(key):
+                        logits = self._forward(**inputs, **extra)
+                    left[key] -= 1
+                    if not left[key]:
+                        memo.release(key)
+                else:
+                    logits = self._forward(**inputs, **extra)
                 logits = self.read_processors.whole(logits[:, -keep:], host,
                                                     [len(answers[j]) if full else 0 for _, _, j, _ in chunk])
                 logp = torch.log_softmax(logits, dim=-1)
@@ -783,7 +808,8 @@ def _merge_media_inputs(items: list[dict[str, Any]]) -> dict[str, Any]:
         if key in ("input_ids", "attention_mask") or key.endswith("token_type_ids"):
             continue
         if isinstance(value, torch.Tensor):
-            out[key] = torch.cat([x[key] for x in items], dim=0)
+            # one prompt per forward is the CPU's batch: its pixels (MBs) go through uncopied
+            out[key] = value if len(items) == 1 else torch.cat([x[key] for x in items], dim=0)
     return out
 
 

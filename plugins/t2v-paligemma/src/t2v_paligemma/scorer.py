@@ -21,6 +21,8 @@ class PaliGemmaScorer(HFVLMScorer):
 
     model_class: ClassVar[str | None] = "PaliGemmaForConditionalGeneration"
     prefix_reuse: ClassVar[bool] = False
+    # the image's features (SigLIP + projector) see only the pixels: encoded once per item for all its texts
+    media_feature_reuse: ClassVar[bool] = True
     #: image-only: a video is ``num_frames`` (default 8) frames side by side, 10 px apart, as the reference
     video_side_by_side: ClassVar[bool] = True
 

@@ -95,6 +95,21 @@ def test_qwen3_5_thinking_off_without_prefix_reuse(v31_hub, monkeypatch, image_f
         t2v_core.VQAScore(model="qwen3.5-4b", device="cpu", prefix_reuse=True)
 
 
+def test_qwen3_5_encodes_each_image_once_per_call_on_cpu(v31_hub, monkeypatch, image_files):
+    """A CPU user's scorer (whole prompts one by one) runs the vision tower once per image, not per pair."""
+    from t2v_hf.scorer import HFVLMScorer
+
+    hub, folders = v31_hub
+    offline(monkeypatch, hub)
+    monkeypatch.setattr(HFVLMScorer, "cpu_whole_prompt_batch", 1)
+    want = plain(folders["qwen3_5"], image_files, TEXTS, thinking_template_kwargs={"enable_thinking": False})
+    score = t2v_core.VQAScore(model="qwen3.5-4b", device="cpu")
+    calls = []
+    score.model.model.model.visual.register_forward_hook(lambda module, args, out: calls.append(1))
+    assert rel(score(images=image_files, texts=TEXTS), want) < 1e-5
+    assert len(calls) == len(image_files) == score.model._feature_memo.computed
+
+
 def test_qwen3_5_conformance(v31_hub, monkeypatch, image_files):
     offline(monkeypatch, v31_hub[0])
     score = t2v_core.VQAScore(model="qwen3.5-4b", device="cpu")

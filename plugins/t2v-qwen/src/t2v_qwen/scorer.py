@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
+from t2v_hf.media_features import MediaFeatureMemo
 from t2v_hf.qwen_vision import tune_vision_tower
 from t2v_hf.scorer import HFVLMScorer, PreparedMedia
 
@@ -39,7 +40,8 @@ class QwenVLScorer(HFVLMScorer):
 
     The chat template is rendered with ``enable_thinking=False`` (Qwen3.5's switch; other templates ignore
     it). Qwen3.5's hybrid cache (linear-attention layers) cannot be copied per text, so its prefix reuse is
-    off and its pairs are batched whole.
+    off and its pairs are batched whole; one by one (CPU), each item's vision features are computed once per
+    call (t2v-hf's ``media_feature_reuse``).
     """
 
     call_options: ClassVar[dict[str, Any]] = {"fps": 8.0, "num_frames": None}
@@ -87,6 +89,9 @@ class QwenVLScorer(HFVLMScorer):
                 raise ValueError(f"model {self.name!r}: prefix_reuse=True is not supported: Qwen3.5's hybrid cache "
                                  "(linear-attention state) cannot be repeated per text; leave prefix_reuse unset")
             self.use_prefix_reuse = False
+            # whole prompts only, but the vision tower reads only the pixels: each item encoded once per call
+            memo = MediaFeatureMemo(self.model)
+            self._feature_memo = memo if memo.installed else None
 
     def chat_template_kwargs(self) -> dict[str, Any]:
         """Thinking off (Qwen3.5's template writes an empty thinking block; the others ignore the switch)."""

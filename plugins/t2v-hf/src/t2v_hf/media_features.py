@@ -2,9 +2,10 @@
 
 A family whose media prefix cannot be cached (PaliGemma's prefix-LM attention makes the image's keys and values
 depend on the question) still encodes the media the same way for every text: the vision tower and projector
-see only the pixels. :class:`MediaFeatureMemo` wraps the loaded model's ``get_image_features`` (every
-transformers image-text-to-text model merges media through it, from 4.49 on) so that, while a key is set, the
-first call computes the features and later calls under the same key return them. The wrapper is installed
+see only the pixels. :class:`MediaFeatureMemo` wraps the loaded model's ``get_image_features`` (the method
+through which most transformers image-text-to-text models, PaliGemma and Qwen among them, merge media on 4.49
+and 5.x; a model without one, such as Mllama, is left alone) so that, while a key is set, the first call
+computes the features and later calls under the same key return them. The wrapper is installed
 once at load time and is thread-local: a thread that set no key, and every other path, goes straight
 through.
 """

@@ -152,6 +152,8 @@ class HFVLMScorer(Scorer):
     #: run one per forward (CPU), each item's ``get_image_features`` runs once per call and its other texts
     #: reuse it (:mod:`t2v_hf.media_features`)
     media_feature_reuse: ClassVar[bool] = False
+    #: the installed memo (:meth:`reuse_media_features`); None: every forward encodes its media
+    _feature_memo: MediaFeatureMemo | None = None
     #: at most this many whole prompts per forward on CPU, whatever batch_size says: there a batch of whole
     #: prompts does the prompts' work plus padding and batch copies, so batching them loses (measured,
     #: Qwen2.5-VL 8 x 1 at one thread against the reference-shaped loop: 0.81-0.87x batched by 8, above 1x one
@@ -169,8 +171,15 @@ class HFVLMScorer(Scorer):
         checkpoint = self.check_options()
         self.load_model_and_processor(checkpoint, self.options["revision"])
         self.init_scoring_state()
-        memo = MediaFeatureMemo(self.model) if self.media_feature_reuse else None
-        self._feature_memo = memo if memo is not None and memo.installed else None
+        if self.media_feature_reuse:
+            self.reuse_media_features()
+
+    def reuse_media_features(self) -> None:
+        """Encode each media item once per call where whole prompts run one per forward (``media_feature_reuse``;
+        a family that decides only after loading, such as Qwen3.5's, calls this itself). A model without
+        ``get_image_features`` keeps encoding per forward."""
+        memo = MediaFeatureMemo(self.model)
+        self._feature_memo = memo if memo.installed else None
 
     def peek_weights_revision(self) -> str | None:
         """What :meth:`load` records, from the cache alone, so that a rerun the store serves whole never loads
@@ -607,7 +616,7 @@ class HFVLMScorer(Scorer):
             todo = [(p, i, j, self.render(qa[j][0], p) + (qa[j][1] if full else "")) for p, i, j in pairs
                     if p.kind == kind]
             step = self.whole_prompt_batch()
-            memo = getattr(self, "_feature_memo", None) if step == 1 else None
+            memo = self._feature_memo if step == 1 else None
             if memo is not None:
                 memo.clear()  # keys are ids of this call's items: nothing of an earlier (failed) call may answer
                 # one prompt per forward: no padding to save, so an item's pairs run back to back and its

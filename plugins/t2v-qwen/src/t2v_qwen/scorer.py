@@ -12,7 +12,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
-from t2v_hf.media_features import MediaFeatureMemo
 from t2v_hf.qwen_vision import tune_vision_tower
 from t2v_hf.scorer import HFVLMScorer, PreparedMedia
 
@@ -90,8 +89,7 @@ class QwenVLScorer(HFVLMScorer):
                                  "(linear-attention state) cannot be repeated per text; leave prefix_reuse unset")
             self.use_prefix_reuse = False
             # whole prompts only, but the vision tower reads only the pixels: each item encoded once per call
-            memo = MediaFeatureMemo(self.model)
-            self._feature_memo = memo if memo.installed else None
+            self.reuse_media_features()
 
     def chat_template_kwargs(self) -> dict[str, Any]:
         """Thinking off (Qwen3.5's template writes an empty thinking block; the others ignore the switch)."""
